@@ -1,0 +1,109 @@
+import { awscdk, javascript, JsonFile } from 'projen';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-elasticache-backup',
+  description: 'Backup and disaster recovery for Amazon ElastiCache (Valkey / Redis OSS): backup-ready replication groups, '
+    + 'export to S3, cross-region replication, scheduled backups with RPO alarms, and restore from .rdb files.',
+  author: 'cdk-elasticache-backup developers',
+  authorAddress: 'maintainers@users.noreply.r-seed-5576bd83.example',
+  repositoryUrl: 'https://github.com/cdk-elasticache-backup/cdk-elasticache-backup.git',
+  license: 'Apache-2.0',
+  keywords: ['cdk', 'aws-cdk', 'elasticache', 'redis', 'valkey', 'backup', 'disaster-recovery', 's3'],
+  stability: 'experimental',
+
+  cdkVersion: '2.276.0',
+  constructsVersion: '10.5.1',
+  jsiiVersion: '~6.0.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+
+  // Layout that jsii, jest and the npm tarball agree on (see the team's toolchain notes).
+  srcdir: 'lib',
+  libdir: 'build',
+  testdir: 'test',
+  entrypoint: 'build/index.js',
+  entrypointTypes: 'build/index.d.ts',
+
+  publishToPypi: { distName: 'cdk-elasticache-backup', module: 'cdk_elasticache_backup' },
+  publishToMaven: {
+    javaPackage: 'io.github.cdkelasticachebackup',
+    mavenGroupId: 'io.github.cdk-elasticache-backup',
+    mavenArtifactId: 'cdk-elasticache-backup',
+  },
+  publishToNuget: { dotNetNamespace: 'CdkElastiCacheBackup', packageId: 'CdkElastiCacheBackup' },
+  publishToGo: { moduleName: 'github.com/cdk-elasticache-backup/cdk-elasticache-backup-go' },
+
+  // Handlers are bundled by esbuild; the Lambda Node.js runtime provides AWS SDK v3.
+  lambdaOptions: {
+    runtime: awscdk.LambdaRuntime.NODEJS_22_X,
+    bundlingOptions: { externals: ['@aws-sdk/*'], sourcemap: false },
+  },
+
+  devDeps: [
+    'aws-cdk@^2',
+    'cdk-nag@^3',
+    'fast-check@^4',
+    'aws-sdk-client-mock@^4',
+    '@aws-sdk/client-elasticache@^3',
+    '@aws-sdk/client-s3@^3',
+    '@aws-sdk/client-cloudwatch@^3',
+    '@aws-lambda-powertools/logger@^2',
+    '@aws-lambda-powertools/metrics@^2',
+    '@types/aws-lambda@^8',
+  ],
+
+  jestOptions: {
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      testTimeout: 120_000,
+      testPathIgnorePatterns: ['/node_modules/', '\\.integ\\.snapshot/'],
+    },
+  },
+  tsconfigDev: { include: ['examples/**/*.ts', 'benchmarks/**/*.ts'] },
+  eslintOptions: { dirs: ['lib'], devdirs: ['test', 'examples', 'benchmarks', 'projenrc', '.projenrc.ts'] },
+
+  gitignore: ['cdk.out/', '/.tmp/', '/benchmarks/out/', '/test/fixtures/rdb/tmp/'],
+  githubOptions: { mergify: false },
+});
+
+for (const pattern of ['/examples/', '/benchmarks/', '/scripts/', '/.ci/', 'BENCHMARKS.md', '/cdk.json', '/cdk.out/']) {
+  project.addPackageIgnore(pattern);
+}
+
+// unrs-resolver 1.13 has no lockfile entries for other platforms, which breaks `npm ci` on a clean clone.
+project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
+
+// A root cdk.json: the example app is the default CDK app, and stack traces stay out of the
+// templates so integ snapshots are identical in every checkout directory.
+new JsonFile(project, 'cdk.json', {
+  obj: {
+    app: 'npx ts-node -P tsconfig.dev.json --prefer-ts-exts examples/dr-app.ts',
+    output: 'cdk.out',
+    context: {
+      'aws:cdk:disable-creation-stack-traces': true,
+      'aws:cdk:disable-stack-trace': true,
+    },
+  },
+});
+
+// Handlers must be bundled before any test or synth touches their assets.
+const bundle = project.tasks.tryFind('bundle');
+if (bundle) {
+  project.testTask.prependSpawn(bundle);
+}
+
+// The main job: synthesize the example disaster-recovery app into cdk.out/ and print a summary.
+const example = project.addTask('example', {
+  description: 'Synthesize the example disaster-recovery app (primary + DR region) into cdk.out/ and summarize it',
+  env: { JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' },
+});
+if (bundle) {
+  example.spawn(bundle);
+}
+example.exec('cdk synth --quiet --no-notices --no-version-reporting -o cdk.out');
+example.exec('ts-node -P tsconfig.dev.json examples/summarize.ts cdk.out');
+
+project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
+
+project.synth();

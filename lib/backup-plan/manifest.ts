@@ -1,0 +1,183 @@
+/**
+ * The export manifest, format version 1: the commit marker of an export in S3.
+ *
+ * A backup exists in S3 only once its manifest exists. The backup plan writes it last, after every shard's
+ * `.rdb` object is present; restore reads it (and still checks every object, since replication can deliver
+ * the manifest before an `.rdb`). Pure code shared by the reconciler and the restore preflight: no I/O here,
+ * and nothing here is part of the jsii API.
+ */
+
+export const MANIFEST_FORMAT_VERSION = 1;
+
+/** All manifests live under this prefix; one folder per replication group. */
+export const MANIFEST_ROOT = 'manifests/';
+
+/** Object key suffix ElastiCache gives each shard of an export: `<TargetSnapshotName>-0001.rdb`. */
+const RDB_SUFFIX = /-(\d{4})\.rdb$/;
+
+export type SnapshotSource = 'automated' | 'manual';
+
+export interface ManifestShard {
+  /** Object key of the shard's `.rdb` in the bucket. */
+  readonly key: string;
+  /** Object size in bytes. */
+  readonly sizeBytes: number;
+  /** RDB format version read from the object's header, when it was read. */
+  readonly rdbVersion?: number;
+}
+
+export interface BackupManifest {
+  readonly formatVersion: typeof MANIFEST_FORMAT_VERSION;
+  readonly replicationGroupId: string;
+  readonly region: string;
+  readonly bucket: string;
+  /** The ElastiCache snapshot that was exported. */
+  readonly snapshotName: string;
+  readonly snapshotSource: SnapshotSource;
+  /** ISO-8601 time the snapshot was taken: the point in time this backup restores to. */
+  readonly snapshotCreateTime: string;
+  /** `TargetSnapshotName` given to CopySnapshot; the `.rdb` keys start with it. */
+  readonly exportName: string;
+  /** ISO-8601 time the export was committed (manifest written). */
+  readonly exportTime: string;
+  readonly engine: string;
+  readonly engineVersion: string;
+  readonly nodeType: string;
+  readonly clusterModeEnabled: boolean;
+  readonly shardCount: number;
+  readonly shards: ManifestShard[];
+}
+
+/** A manifest that cannot be used, with the reason. */
+export class ManifestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ManifestError';
+  }
+}
+
+/** `2026-11-24T10:15:03.120Z` -> `20261124t101503z`: sortable, lowercase (ElastiCache lowercases export names). */
+export function compactTimestamp(time: Date): string {
+  return time.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '').toLowerCase();
+}
+
+/** The folder holding one group's manifests. */
+export function manifestPrefix(replicationGroupId: string): string {
+  return `${MANIFEST_ROOT}${replicationGroupId}/`;
+}
+
+/**
+ * The manifest key of a snapshot's export. Keys of one group sort in snapshot time order.
+ */
+export function manifestKey(replicationGroupId: string, snapshotCreateTime: Date, snapshotName: string): string {
+  return `${manifestPrefix(replicationGroupId)}${compactTimestamp(snapshotCreateTime)}_${sanitize(snapshotName)}.json`;
+}
+
+/**
+ * The `TargetSnapshotName` for exporting a snapshot: `<group>-<snapshot time>`, plus `-a<n>` for the n-th retry
+ * (ElastiCache never overwrites an object, so a retry after a failed export needs a new name).
+ */
+export function exportName(replicationGroupId: string, snapshotCreateTime: Date, attempt: number = 1): string {
+  const base = `${replicationGroupId}-${compactTimestamp(snapshotCreateTime)}`.toLowerCase();
+  return attempt > 1 ? `${base}-a${attempt}` : base;
+}
+
+/** Key of the n-th shard file (1-based) ElastiCache writes for an export. */
+export function exportObjectKey(name: string, shardNumber: number): string {
+  return `${name}-${String(shardNumber).padStart(4, '0')}.rdb`;
+}
+
+/** The shard number of an export object key, or undefined when the key is not `<name>-NNNN.rdb`. */
+export function shardNumberOf(exportNameValue: string, key: string): number | undefined {
+  if (!key.startsWith(`${exportNameValue}-`)) {
+    return undefined;
+  }
+  const rest = key.slice(exportNameValue.length);
+  const match = /^-(\d{4})\.rdb$/.exec(rest);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** The newest manifest key among `keys` for a group (lexicographic order is time order). */
+export function newestManifestKey(keys: readonly string[], replicationGroupId: string): string | undefined {
+  const prefix = manifestPrefix(replicationGroupId);
+  let newest: string | undefined;
+  for (const key of keys) {
+    if (key.startsWith(prefix) && key.endsWith('.json') && (newest === undefined || key > newest)) {
+      newest = key;
+    }
+  }
+  return newest;
+}
+
+export function serializeManifest(manifest: BackupManifest): string {
+  return `${JSON.stringify(manifest, undefined, 2)}\n`;
+}
+
+/**
+ * Parses and checks a manifest. Throws ManifestError naming the field that is wrong.
+ *
+ * @param where a description of where the text came from (for messages), e.g. `s3://bucket/key`
+ */
+export function parseManifest(text: string, where: string): BackupManifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ManifestError(`manifest ${where} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ManifestError(`manifest ${where} must be a JSON object`);
+  }
+  const m = raw as Record<string, unknown>;
+  if (m.formatVersion !== MANIFEST_FORMAT_VERSION) {
+    throw new ManifestError(
+      `manifest ${where} has formatVersion ${JSON.stringify(m.formatVersion)}; this version of cdk-elasticache-backup reads formatVersion ${MANIFEST_FORMAT_VERSION} only`,
+    );
+  }
+  for (const field of ['replicationGroupId', 'region', 'bucket', 'snapshotName', 'snapshotCreateTime', 'exportName', 'exportTime', 'engine', 'engineVersion', 'nodeType']) {
+    if (typeof m[field] !== 'string' || (m[field] as string).length === 0) {
+      throw new ManifestError(`manifest ${where}: field '${field}' must be a non-empty string, got ${JSON.stringify(m[field])}`);
+    }
+  }
+  if (m.snapshotSource !== 'automated' && m.snapshotSource !== 'manual') {
+    throw new ManifestError(`manifest ${where}: field 'snapshotSource' must be 'automated' or 'manual', got ${JSON.stringify(m.snapshotSource)}`);
+  }
+  for (const field of ['snapshotCreateTime', 'exportTime']) {
+    if (Number.isNaN(Date.parse(m[field] as string))) {
+      throw new ManifestError(`manifest ${where}: field '${field}' must be an ISO-8601 time, got ${JSON.stringify(m[field])}`);
+    }
+  }
+  if (typeof m.clusterModeEnabled !== 'boolean') {
+    throw new ManifestError(`manifest ${where}: field 'clusterModeEnabled' must be true or false, got ${JSON.stringify(m.clusterModeEnabled)}`);
+  }
+  if (!Array.isArray(m.shards) || m.shards.length === 0) {
+    throw new ManifestError(`manifest ${where}: field 'shards' must be a non-empty array`);
+  }
+  if (m.shardCount !== m.shards.length) {
+    throw new ManifestError(`manifest ${where}: 'shardCount' is ${JSON.stringify(m.shardCount)} but 'shards' lists ${m.shards.length} objects`);
+  }
+  m.shards.forEach((shard: unknown, i: number) => {
+    const s = shard as Record<string, unknown>;
+    if (typeof s !== 'object' || s === null || typeof s.key !== 'string' || s.key.length === 0) {
+      throw new ManifestError(`manifest ${where}: shards[${i}].key must be a non-empty string`);
+    }
+    if (s.key.includes(',')) {
+      throw new ManifestError(`manifest ${where}: shards[${i}].key '${s.key}' contains a comma, which ElastiCache does not accept in a seed ARN`);
+    }
+    if (!RDB_SUFFIX.test(s.key)) {
+      throw new ManifestError(`manifest ${where}: shards[${i}].key '${s.key}' is not an export object key (<name>-NNNN.rdb)`);
+    }
+    if (typeof s.sizeBytes !== 'number' || !Number.isInteger(s.sizeBytes) || s.sizeBytes < 0) {
+      throw new ManifestError(`manifest ${where}: shards[${i}].sizeBytes must be a non-negative integer, got ${JSON.stringify(s.sizeBytes)}`);
+    }
+    if (s.rdbVersion !== undefined && (typeof s.rdbVersion !== 'number' || !Number.isInteger(s.rdbVersion))) {
+      throw new ManifestError(`manifest ${where}: shards[${i}].rdbVersion must be an integer when present, got ${JSON.stringify(s.rdbVersion)}`);
+    }
+  });
+  return m as unknown as BackupManifest;
+}
+
+/** Characters allowed in a manifest file name; anything else becomes '-'. */
+function sanitize(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, '-');
+}
