@@ -60,7 +60,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
       testPathIgnorePatterns: ['/node_modules/', '\\.integ\\.snapshot/'],
     },
   },
-  tsconfigDev: { include: ['examples/**/*.ts', 'benchmarks/**/*.ts'] },
+  tsconfigDev: { include: ['../examples/**/*.ts', '../benchmarks/**/*.ts'] },
   eslintOptions: { dirs: ['lib'], devdirs: ['test', 'examples', 'benchmarks', 'projenrc', '.projenrc.ts'] },
 
   gitignore: ['cdk.out/', '/.tmp/', '/benchmarks/out/', '/test/fixtures/rdb/tmp/'],
@@ -78,7 +78,7 @@ project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
 // templates so integ snapshots are identical in every checkout directory.
 new JsonFile(project, 'cdk.json', {
   obj: {
-    app: 'npx ts-node -P tsconfig.dev.json --prefer-ts-exts examples/dr-app.ts',
+    app: 'npx ts-node -P test/tsconfig.json --prefer-ts-exts examples/dr-app.ts',
     output: 'cdk.out',
     context: {
       'aws:cdk:disable-creation-stack-traces': true,
@@ -102,7 +102,7 @@ if (bundle) {
   example.spawn(bundle);
 }
 example.exec('cdk synth --quiet --no-notices --no-version-reporting -o cdk.out');
-example.exec('ts-node -P tsconfig.dev.json examples/summarize.ts cdk.out');
+example.exec('ts-node -P test/tsconfig.json examples/summarize.ts cdk.out');
 
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
 
