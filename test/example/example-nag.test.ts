@@ -1,0 +1,30 @@
+import { Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
+import { exampleApp, validationFindings } from './synth-helpers';
+
+describe('example disaster-recovery app under cdk-nag', () => {
+  test('the four packs (AwsSolutions, HIPAA, NIST 800-53 R5, PCI DSS 3.2.1) report zero unacknowledged findings', () => {
+    const { app } = exampleApp();
+    Validations.of(app).addPlugins(
+      new AwsSolutionsChecks(app),
+      new HIPAASecurityChecks(app),
+      new NIST80053R5Checks(app),
+      new PCIDSS321Checks(app),
+    );
+    let findings = '';
+    try {
+      app.synth();
+    } catch (e) {
+      findings = validationFindings(e);
+    }
+    expect(findings).toBe('');
+  });
+
+  test('a finding that is not acknowledged fails synthesis (the check above can fail)', () => {
+    const { app, stacks } = exampleApp();
+    const s3 = require('aws-cdk-lib/aws-s3');
+    new s3.Bucket(stacks.primary, 'UnprotectedBucket');
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow(/AwsSolutions-S10/);
+  });
+});
