@@ -4,20 +4,23 @@
  *
  * - Primary (us-east-1): a backup-ready Valkey replication group, an export bucket replicated to the DR region.
  * - DR (us-west-2): the replica bucket.
+ * - Restore (us-west-2): a replication group seeded from the newest committed export in the replica bucket.
  *
  * No lookups and a fixed dummy account: it synthesizes offline, without credentials.
  */
-import { App, Duration, Fn, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { App, CfnOutput, Duration, Fn, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import {
   BackupExportBucket,
   BackupReplicaBucket,
+  BackupSource,
   BackupWindow,
   CacheEngine,
   DayOfWeek,
   MaintenanceWindow,
   ReplicationGroup,
+  ReplicationGroupFromBackup,
 } from '../lib';
 
 export const ACCOUNT = '111111111111';
@@ -108,9 +111,35 @@ export class PrimaryStack extends ExampleStack {
   }
 }
 
+export interface RestoreStackProps extends StackProps {
+  readonly replicaBucket: BackupReplicaBucket;
+}
+
+/**
+ * DR region: what you deploy on the day the primary region is lost. The preflight resolves the newest committed
+ * export in the replica bucket and checks it before the new cluster is created.
+ */
+export class RestoreStack extends ExampleStack {
+  public readonly cache: ReplicationGroupFromBackup;
+
+  constructor(scope: Construct, id: string, props: RestoreStackProps) {
+    super(scope, id, props);
+    this.cache = new ReplicationGroupFromBackup(this, 'RestoredOrdersCache', {
+      vpc: exampleVpc(this),
+      replicationGroupId: `${PRIMARY_GROUP_ID}-dr`,
+      engine: CacheEngine.VALKEY_8_0,
+      nodeType: 'cache.r7g.large',
+      replicasPerShard: 1,
+      source: BackupSource.latestExport(props.replicaBucket.bucket, PRIMARY_GROUP_ID),
+    });
+    new CfnOutput(this, 'RestoredSnapshotTime', { value: this.cache.restoredSnapshotTime! });
+  }
+}
+
 export interface DisasterRecoveryStacks {
   readonly primary: PrimaryStack;
   readonly dr: DisasterRecoveryStorageStack;
+  readonly restore: RestoreStack;
 }
 
 /** Adds the example's stacks to an app. */
@@ -124,5 +153,10 @@ export function createDisasterRecoveryApp(app: App): DisasterRecoveryStacks {
     description: 'cdk-elasticache-backup example: primary region',
     replicaBucket: dr.replicaBucket,
   });
-  return { primary, dr };
+  const restore = new RestoreStack(app, 'CacheBackupRestore', {
+    env: { account: ACCOUNT, region: DR_REGION },
+    description: 'cdk-elasticache-backup example: restore the latest export in the DR region',
+    replicaBucket: dr.replicaBucket,
+  });
+  return { primary, dr, restore };
 }

@@ -1,0 +1,253 @@
+import { ArnFormat, Fn, Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { IConstruct } from 'constructs';
+import { P } from './preflight-properties';
+import { BoundBackupSource, grantWithWildcards, PREFLIGHT_BUCKET_ACTIONS, PREFLIGHT_OBJECT_ACTIONS } from './source-binding';
+import { manifestPrefix } from '../backup-plan/manifest';
+import { describeValue } from '../private/errors';
+
+/**
+ * Options for `BackupSource.latestExport`.
+ */
+export interface LatestExportOptions {
+  /**
+   * The largest number of `.rdb` objects (shards of the backed-up group) the latest export may have.
+   *
+   * CloudFormation caps a custom resource's answer at 4 KB, so the resolved ARNs come back in chunks of 20, one
+   * extra custom resource per chunk; this sets how many chunks are defined. The preflight fails, saying so, when the
+   * export has more objects.
+   *
+   * @default - the new group's shard count (1 with cluster mode disabled)
+   */
+  readonly maxSourceShards?: number;
+}
+
+const S3_OBJECT_ARN = /^arn:[a-z0-9-]+:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/;
+
+/**
+ * Where a `ReplicationGroupFromBackup` gets its data.
+ *
+ * @example
+ * declare const replicaBucket: s3.IBucket;
+ * const fromArns = BackupSource.fromRdbArns(['arn:aws:s3:::my-bucket/orders-0001.rdb']);
+ * const fromObjects = BackupSource.fromRdbObjects(replicaBucket, ['orders-0001.rdb', 'orders-0002.rdb']);
+ * const fromSnapshot = BackupSource.fromSnapshotName('orders-before-migration');
+ * const latest = BackupSource.latestExport(replicaBucket, 'orders');
+ */
+export abstract class BackupSource {
+  /**
+   * `.rdb` objects in S3, by ARN (`arn:<partition>:s3:::<bucket>/<key>.rdb`), one per shard of the backup.
+   *
+   * The objects must be in the new group's region, encrypted with SSE-S3, and readable by ElastiCache; the
+   * preflight checks this at deploy time. Object keys may not contain commas.
+   *
+   * @param arns the `.rdb` object ARNs
+   * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/backups-seeding-redis.html
+   */
+  public static fromRdbArns(arns: string[]): BackupSource {
+    return new RdbArnsSource(arns);
+  }
+
+  /**
+   * `.rdb` objects in a bucket, by key.
+   *
+   * @param bucket the bucket, in the new group's region
+   * @param keys the object keys, one per shard of the backup (for an export: `<name>-0001.rdb`, `<name>-0002.rdb`, ...)
+   */
+  public static fromRdbObjects(bucket: s3.IBucket, keys: string[]): BackupSource {
+    return new RdbObjectsSource(bucket, keys);
+  }
+
+  /**
+   * An ElastiCache snapshot (backup) in the new group's region.
+   *
+   * @param snapshotName the snapshot name, for example `automatic.orders-2026-11-20-03-15`
+   */
+  public static fromSnapshotName(snapshotName: string): BackupSource {
+    return new SnapshotNameSource(snapshotName);
+  }
+
+  /**
+   * The newest complete export of a replication group in a bucket, resolved at deploy time.
+   *
+   * The preflight reads the manifests under `manifests/<replicationGroupId>/` (written by `BackupPlan`), picks the
+   * newest one whose `.rdb` objects are all present (a newer one still being replicated is skipped, with a
+   * warning), checks it, and passes its ARNs to the group. The export chosen at the first deployment stays pinned:
+   * later deployments of the same stack keep it, because another one would replace the group.
+   *
+   * @param bucket the bucket holding the exports in the new group's region (typically a `BackupReplicaBucket`)
+   * @param replicationGroupId the id of the replication group that was backed up
+   */
+  public static latestExport(bucket: s3.IBucket, replicationGroupId: string, options: LatestExportOptions = {}): BackupSource {
+    return new LatestExportSource(bucket, replicationGroupId, options);
+  }
+
+  /** @internal */
+  public abstract _bind(scope: IConstruct, defaultMaxSourceShards: number): BoundBackupSource;
+}
+
+/** Problems with a list of seed ARNs (literal ones; tokens are checked by the preflight). */
+function arnProblems(arns: string[], what: string): string[] {
+  if (arns.length === 0) {
+    return [`'source' ${what} must list at least one .rdb object, got an empty list`];
+  }
+  const problems: string[] = [];
+  arns.forEach((arn, i) => {
+    if (Token.isUnresolved(arn)) {
+      return;
+    }
+    const match = S3_OBJECT_ARN.exec(arn);
+    if (!match) {
+      problems.push(`'source' ${what}[${i}] must be an S3 object ARN (arn:<partition>:s3:::<bucket>/<key>.rdb), got ${describeValue(arn)}`);
+    } else if (arn.includes(',')) {
+      problems.push(`'source' ${what}[${i}] ${describeValue(arn)}: the object key contains a comma, which ElastiCache does not accept in a seed ARN: rename the object`);
+    }
+  });
+  const literal = arns.filter((a) => !Token.isUnresolved(a));
+  const duplicates = literal.filter((a, i) => literal.indexOf(a) !== i);
+  if (duplicates.length > 0) {
+    problems.push(`'source' ${what} lists ${describeValue(duplicates[0])} more than once`);
+  }
+  return problems;
+}
+
+class RdbArnsSource extends BackupSource {
+  constructor(private readonly arns: string[]) {
+    super();
+  }
+
+  public _bind(): BoundBackupSource {
+    const arns = this.arns;
+    return {
+      kind: 'rdbArns',
+      snapshotArns: arns,
+      properties: { [P.sourceKind]: 'rdbArns', [P.snapshotArns]: arns },
+      problems: arnProblems(arns, 'fromRdbArns'),
+      grantRead: (grantee) => {
+        const bucketArns = new Map<string, string>();
+        for (const arn of arns) {
+          // arn:<p>:s3:::<bucket>/<key> -> arn:<p>:s3:::<bucket>, also for deploy-time values.
+          const bucketArn = Token.isUnresolved(arn) ? Fn.select(0, Fn.split('/', arn)) : arn.slice(0, arn.indexOf('/'));
+          bucketArns.set(bucketArn, bucketArn);
+        }
+        grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+          actions: PREFLIGHT_BUCKET_ACTIONS,
+          resources: [...bucketArns.values()],
+        }));
+        grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: PREFLIGHT_OBJECT_ACTIONS, resources: [...arns] }));
+      },
+    };
+  }
+}
+
+class RdbObjectsSource extends BackupSource {
+  constructor(private readonly bucket: s3.IBucket, private readonly keys: string[]) {
+    super();
+  }
+
+  public _bind(): BoundBackupSource {
+    const problems: string[] = [];
+    if (this.keys.length === 0) {
+      problems.push("'source' fromRdbObjects must list at least one .rdb object, got an empty list");
+    }
+    this.keys.forEach((key, i) => {
+      if (Token.isUnresolved(key)) {
+        return;
+      }
+      if (key.length === 0 || key.startsWith('/')) {
+        problems.push(`'source' fromRdbObjects keys[${i}] must be an object key without a leading '/', got ${describeValue(key)}`);
+      } else if (key.includes(',')) {
+        problems.push(`'source' fromRdbObjects keys[${i}] ${describeValue(key)} contains a comma, which ElastiCache does not accept in a seed ARN: rename the object`);
+      }
+    });
+    const arns = this.keys.map((key) => this.bucket.arnForObjects(key));
+    return {
+      kind: 'rdbArns',
+      snapshotArns: arns,
+      properties: { [P.sourceKind]: 'rdbArns', [P.snapshotArns]: arns },
+      problems,
+      grantRead: (grantee) => {
+        grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+          actions: PREFLIGHT_BUCKET_ACTIONS,
+          resources: [this.bucket.bucketArn],
+        }));
+        grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: PREFLIGHT_OBJECT_ACTIONS, resources: arns }));
+      },
+    };
+  }
+}
+
+const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9.-]*$/;
+
+class SnapshotNameSource extends BackupSource {
+  constructor(private readonly snapshotName: string) {
+    super();
+  }
+
+  public _bind(scope: IConstruct): BoundBackupSource {
+    const name = this.snapshotName;
+    const problems = !Token.isUnresolved(name) && (!SNAPSHOT_NAME.test(name) || name.length > 255)
+      ? [`'source' fromSnapshotName must be an ElastiCache snapshot name (letters, digits, '.' and '-', up to 255 characters), got ${describeValue(name)}`]
+      : [];
+    return {
+      kind: 'snapshot',
+      snapshotName: name,
+      properties: { [P.sourceKind]: 'snapshot', [P.snapshotName]: name },
+      problems,
+      grantRead: (grantee) => {
+        grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+          actions: ['elasticache:DescribeSnapshots'],
+          resources: [Stack.of(scope).formatArn({ service: 'elasticache', resource: 'snapshot', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        }));
+      },
+    };
+  }
+}
+
+const GROUP_ID = /^[a-zA-Z][a-zA-Z0-9-]{0,39}$/;
+
+class LatestExportSource extends BackupSource {
+  constructor(private readonly bucket: s3.IBucket, private readonly replicationGroupId: string, private readonly options: LatestExportOptions) {
+    super();
+  }
+
+  public _bind(_scope: IConstruct, defaultMaxSourceShards: number): BoundBackupSource {
+    const group = this.replicationGroupId;
+    const problems: string[] = [];
+    if (Token.isUnresolved(group)) {
+      problems.push("'source' latestExport replicationGroupId cannot be a deploy-time value: it names the manifest folder the preflight is allowed to read");
+    } else if (!GROUP_ID.test(group) || group.endsWith('-') || group.includes('--')) {
+      problems.push(`'source' latestExport replicationGroupId must be a replication group id (a letter, then up to 39 letters, digits or single hyphens), got ${describeValue(group)}`);
+    }
+    const max = this.options.maxSourceShards ?? defaultMaxSourceShards;
+    if (!Token.isUnresolved(max) && (!Number.isInteger(max) || max < 1 || max > 500)) {
+      problems.push(`'source' latestExport maxSourceShards must be an integer from 1 to 500, got ${max}`);
+    }
+    // ElastiCache stores export names in lowercase; BackupPlan names exports `<group>-<snapshot time>`.
+    const exportPrefix = `${group.toLowerCase()}-`;
+    return {
+      kind: 'latestExport',
+      bucket: this.bucket,
+      replicationGroupId: group,
+      maxSourceShards: max,
+      properties: {
+        [P.sourceKind]: 'latestExport',
+        [P.bucket]: this.bucket.bucketName,
+        [P.replicationGroupId]: group,
+        [P.maxSourceShards]: max,
+      },
+      problems,
+      grantRead: (grantee) => {
+        grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+          actions: PREFLIGHT_BUCKET_ACTIONS,
+          resources: [this.bucket.bucketArn],
+        }));
+        grantWithWildcards(grantee, PREFLIGHT_OBJECT_ACTIONS,
+          [this.bucket.arnForObjects(`${manifestPrefix(group)}*`), this.bucket.arnForObjects(`${exportPrefix}*`)],
+          `The latest export of ${group} is chosen at deploy time: the preflight reads its manifests and the .rdb objects they name, only those of this group`,
+          this.bucket);
+      },
+    };
+  }
+}

@@ -1,0 +1,178 @@
+import { CustomResource, Fn, Stack, Token } from 'aws-cdk-lib';
+import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import { Construct } from 'constructs';
+import { BackupSource } from './backup-source';
+import { A, ARN_CHUNK_RESOURCE_TYPE, ARNS_PER_CHUNK, P, PREFLIGHT_RESOURCE_TYPE } from './preflight-properties';
+import { PreflightProvider } from './preflight-provider';
+import { evenSlotRanges, MAX_SHARDS, nodeGroupId } from './slots';
+import { ValidationError } from '../private/errors';
+import { ReplicationGroup, ReplicationGroupProps } from '../replication-group/replication-group';
+
+/**
+ * Properties of a `ReplicationGroupFromBackup`.
+ */
+export interface ReplicationGroupFromBackupProps extends ReplicationGroupProps {
+  /**
+   * The backup to seed the new replication group with.
+   */
+  readonly source: BackupSource;
+
+  /**
+   * Whether the preflight fails (instead of warning) when the library's table cannot tell for sure that the
+   * target engine reads the backup's RDB version (for example an RDB 11 file into ElastiCache's Redis OSS 7.1).
+   *
+   * @default false
+   */
+  readonly failOnUncertainCompatibility?: boolean;
+
+  /**
+   * Whether the preflight checks that the bucket policy lets the regional ElastiCache service principal
+   * (`<region>.elasticache-snapshot.amazonaws.com`) read the `.rdb` objects.
+   *
+   * Turn this off when access is granted with object ACLs (the legacy method) instead of the bucket policy.
+   *
+   * @default true
+   */
+  readonly verifyBucketPolicy?: boolean;
+}
+
+/**
+ * A replication group seeded from a backup: `.rdb` objects in S3, an ElastiCache snapshot, or the latest export
+ * written by a `BackupPlan` (typically replicated to a bucket in another region).
+ *
+ * Before the group is created, a preflight custom resource checks the backup and fails the deployment within
+ * seconds, with what to change, when an object is missing, in another region, encrypted with SSE-KMS, not readable
+ * by ElastiCache (it prints the bucket policy statement to add), written by a newer engine than the target, or
+ * larger than the new group's memory. It reads only; a failed preflight creates nothing.
+ *
+ * With cluster mode enabled, the new group's shards get an even split of the hash slots (0-16383); the number of
+ * shards may differ from the number of `.rdb` files.
+ *
+ * @example
+ * declare const vpc: ec2.IVpc;
+ * declare const replicaBucket: s3.IBucket;
+ * new ReplicationGroupFromBackup(this, 'Restored', {
+ *   vpc,
+ *   engine: CacheEngine.VALKEY_8_0,
+ *   clusterMode: ClusterMode.ENABLED,
+ *   shards: 3,
+ *   source: BackupSource.latestExport(replicaBucket, 'orders'),
+ * });
+ */
+export class ReplicationGroupFromBackup extends ReplicationGroup {
+  /**
+   * The preflight custom resource the group depends on.
+   */
+  public readonly preflight: CustomResource;
+
+  /**
+   * For `BackupSource.latestExport`: the manifest key of the export that was restored (resolved at deploy time).
+   *
+   * @attribute
+   */
+  public readonly restoredManifestKey?: string;
+
+  /**
+   * For `BackupSource.latestExport`: the snapshot time (ISO 8601) of the export that was restored: the point in time
+   * the new group's data comes from.
+   *
+   * @attribute
+   */
+  public readonly restoredSnapshotTime?: string;
+
+  constructor(scope: Construct, id: string, props: ReplicationGroupFromBackupProps) {
+    super(scope, id, props);
+
+    const bound = props.source._bind(this, this.shardCount);
+    const problems = [...bound.problems];
+    if (!this.clusterModeEnabled && bound.snapshotArns && bound.snapshotArns.length > 1) {
+      problems.push(
+        `'source' lists ${bound.snapshotArns.length} .rdb objects (a multi-shard backup), but a cluster-mode-disabled replication group can only be seeded from one: `
+        + "set 'clusterMode: ClusterMode.ENABLED', or restore a single-shard backup",
+      );
+    }
+    if (bound.kind === 'latestExport' && !this.clusterModeEnabled && bound.maxSourceShards !== undefined && bound.maxSourceShards > 1) {
+      problems.push(`'source' latestExport maxSourceShards is ${bound.maxSourceShards}, but a cluster-mode-disabled replication group can only be seeded from one .rdb object`);
+    }
+    if (this.clusterModeEnabled && Token.isUnresolved(this.shardCount)) {
+      problems.push("'shards' cannot be a deploy-time value when restoring: the hash slots of each new shard are computed at synth");
+    }
+    if (problems.length > 0) {
+      throw new ValidationError(this, problems.length === 1 ? problems[0] : `${problems.length} invalid properties:\n- ${problems.join('\n- ')}`);
+    }
+
+    const provider = PreflightProvider.getOrCreate(this);
+    bound.grantRead(provider.onEventFunction);
+    const stack = Stack.of(this);
+    this.preflight = new CustomResource(this, 'Preflight', {
+      serviceToken: provider.serviceToken,
+      resourceType: PREFLIGHT_RESOURCE_TYPE,
+      properties: {
+        [P.region]: stack.region,
+        [P.partition]: stack.partition,
+        [P.engine]: this.engine.engineType,
+        [P.engineVersion]: this.engine.engineVersion,
+        [P.newestReadableRdbVersion]: this.engine.newestReadableRdbVersion ?? '',
+        [P.rdbCompatibilityCertain]: this.engine.rdbCompatibilityCertain,
+        [P.nodeType]: this.nodeType,
+        [P.shardCount]: this.shardCount,
+        [P.clusterModeEnabled]: this.clusterModeEnabled,
+        [P.reservedMemoryPercent]: this.parameterGroup.parameters['reserved-memory-percent'] ?? '25',
+        [P.failOnUncertainCompatibility]: props.failOnUncertainCompatibility ?? false,
+        [P.verifyBucketPolicy]: props.verifyBucketPolicy ?? true,
+        ...bound.properties,
+      },
+    });
+    // Grants must exist before the preflight runs.
+    this.preflight.node.addDependency(provider.onEventFunction);
+
+    const cfn = this.node.defaultChild as elasticache.CfnReplicationGroup;
+    if (bound.kind === 'snapshot') {
+      cfn.snapshotName = bound.snapshotName;
+    } else if (bound.kind === 'rdbArns') {
+      cfn.snapshotArns = bound.snapshotArns;
+    } else {
+      cfn.snapshotArns = this.latestExportArns(provider, bound.bucket!.bucketName, bound.maxSourceShards!);
+      this.restoredManifestKey = this.preflight.getAttString(A.manifestKey);
+      this.restoredSnapshotTime = this.preflight.getAttString(A.snapshotCreateTime);
+    }
+
+    if (this.clusterModeEnabled) {
+      // Seeding a cluster-mode-enabled group requires the slots of every node group.
+      const slots = evenSlotRanges(Math.min(this.shardCount, MAX_SHARDS));
+      cfn.numNodeGroups = undefined;
+      cfn.replicasPerNodeGroup = undefined;
+      cfn.nodeGroupConfiguration = slots.map((range, i) => ({
+        nodeGroupId: nodeGroupId(i + 1),
+        slots: range,
+        replicaCount: this.replicasPerShard,
+      }));
+    }
+    cfn.node.addDependency(this.preflight);
+  }
+
+  /**
+   * `Fn::Split(',', Fn::Join('', [chunk0, chunk1, ...]))`: the preflight returns the first 20 ARNs; one
+   * `Custom::ElastiCacheRestoreArns` per further 20 returns `,arn21,...` (or '' past the end). Object keys never
+   * contain commas (ElastiCache forbids them in seed ARNs, and the preflight checks the manifest).
+   */
+  private latestExportArns(provider: PreflightProvider, bucketName: string, maxSourceShards: number): string[] {
+    const chunks: string[] = [this.preflight.getAttString(A.snapshotArns)];
+    const chunkCount = Math.ceil(maxSourceShards / ARNS_PER_CHUNK);
+    for (let i = 1; i < chunkCount; i++) {
+      const chunk = new CustomResource(this, `SnapshotArns${i}`, {
+        serviceToken: provider.serviceToken,
+        resourceType: ARN_CHUNK_RESOURCE_TYPE,
+        properties: {
+          [P.sourceKind]: 'latestExportChunk',
+          [P.partition]: Stack.of(this).partition,
+          [P.bucket]: bucketName,
+          [P.manifestKey]: this.preflight.getAttString(A.manifestKey),
+          [P.chunkIndex]: i,
+        },
+      });
+      chunks.push(chunk.getAttString(A.snapshotArns));
+    }
+    return chunks.length === 1 ? Fn.split(',', chunks[0]) : Fn.split(',', Fn.join('', chunks));
+  }
+}

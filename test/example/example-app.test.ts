@@ -1,0 +1,88 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { PRIMARY_GROUP_ID } from '../../examples/dr-app-stacks';
+import { exampleApp } from './synth-helpers';
+
+// The acceptance criteria of the foundation, storage and restore capabilities, checked on the example app itself.
+describe('example disaster-recovery app', () => {
+  const { app, stacks } = exampleApp();
+  const assembly = app.synth();
+  const primary = Template.fromJSON(assembly.getStackByName(stacks.primary.stackName).template);
+  const dr = Template.fromJSON(assembly.getStackByName(stacks.dr.stackName).template);
+  const restore = Template.fromJSON(assembly.getStackByName(stacks.restore.stackName).template);
+
+  test('the primary replication group is backup-ready: retention, window, snapshots from the -002 replica, encryption, Multi-AZ', () => {
+    primary.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+      ReplicationGroupId: PRIMARY_GROUP_ID,
+      SnapshotRetentionLimit: 35,
+      SnapshotWindow: '03:00-04:00',
+      SnapshottingClusterId: `${PRIMARY_GROUP_ID}-002`,
+      AtRestEncryptionEnabled: true,
+      TransitEncryptionEnabled: true,
+      MultiAZEnabled: true,
+      AutomaticFailoverEnabled: true,
+      CacheParameterGroupName: { Ref: Match.stringLikeRegexp('ParameterGroup') },
+    });
+  });
+
+  test('the primary replication group keeps a final snapshot on delete and on replacement', () => {
+    const groups = primary.findResources('AWS::ElastiCache::ReplicationGroup');
+    expect(Object.values(groups).map((g) => [g.DeletionPolicy, g.UpdateReplacePolicy])).toEqual([['Snapshot', 'Snapshot']]);
+  });
+
+  test('the custom parameter group sets reserved-memory-percent in the engine family', () => {
+    primary.hasResourceProperties('AWS::ElastiCache::ParameterGroup', {
+      CacheParameterGroupFamily: 'valkey8',
+      Properties: Match.objectLike({ 'reserved-memory-percent': '25' }),
+    });
+  });
+
+  test('the export bucket replicates to the DR stack bucket, and the DR stack deploys first', () => {
+    // The replica bucket gets a generated physical name because the primary stack references it across regions.
+    const replicaNames: string[] = Object.values(dr.findResources('AWS::S3::Bucket')).map((b) => b.Properties?.BucketName).filter(Boolean);
+    expect(replicaNames).toHaveLength(1);
+    const exportBuckets = Object.values(primary.findResources('AWS::S3::Bucket'))
+      .filter((b) => b.Properties?.ReplicationConfiguration);
+    expect(exportBuckets).toHaveLength(1);
+    const destination = JSON.stringify(exportBuckets[0].Properties.ReplicationConfiguration.Rules[0].Destination.Bucket);
+    expect(destination).toContain(replicaNames[0]);
+    expect(stacks.primary.dependencies.map((d) => d.stackName)).toContain(stacks.dr.stackName);
+  });
+
+  test('the export bucket policy grants us-east-1.elasticache-snapshot.amazonaws.com the export actions', () => {
+    const policies = JSON.stringify(primary.findResources('AWS::S3::BucketPolicy'));
+    const statements = Object.values(primary.findResources('AWS::S3::BucketPolicy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((s) => s.Principal?.Service === 'us-east-1.elasticache-snapshot.amazonaws.com');
+    expect(policies).toContain('us-east-1.elasticache-snapshot.amazonaws.com');
+    expect(statements.flatMap((s) => s.Action).sort()).toEqual([
+      's3:GetBucketAcl', 's3:GetObject', 's3:ListBucket', 's3:ListBucketMultipartUploads', 's3:ListMultipartUploadParts', 's3:PutObject',
+    ]);
+  });
+
+  test('the DR bucket policy grants us-west-2.elasticache-snapshot.amazonaws.com read access for seeding', () => {
+    const statements = Object.values(dr.findResources('AWS::S3::BucketPolicy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((s) => s.Principal?.Service === 'us-west-2.elasticache-snapshot.amazonaws.com');
+    expect(statements.flatMap((s) => s.Action).sort()).toEqual(['s3:GetBucketAcl', 's3:GetObject', 's3:ListBucket']);
+  });
+
+  test('no bucket in any stack has ACLs enabled: every bucket is BucketOwnerEnforced and sets no AccessControl', () => {
+    const buckets = [primary, dr, restore].flatMap((t) => Object.values(t.findResources('AWS::S3::Bucket')));
+    expect(buckets.length).toBeGreaterThanOrEqual(4);
+    for (const bucket of buckets) {
+      expect(bucket.Properties.AccessControl).toBeUndefined();
+      expect(bucket.Properties.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    }
+  });
+
+  test('the restore stack seeds a replication group from .rdb ARNs and depends on the preflight custom resource', () => {
+    const groups = restore.findResources('AWS::ElastiCache::ReplicationGroup');
+    const [logicalId, group] = Object.entries(groups)[0];
+    expect(Object.keys(groups)).toHaveLength(1);
+    expect(group.Properties.SnapshotArns).toBeDefined();
+    const preflights = Object.keys(restore.findResources('Custom::ElastiCacheRestorePreflight'));
+    expect(preflights).toHaveLength(1);
+    expect([group.DependsOn].flat()).toContain(preflights[0]);
+    expect(logicalId).toMatch(/Restored/);
+  });
+});

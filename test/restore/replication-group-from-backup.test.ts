@@ -1,0 +1,237 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { CacheEngine } from '../../lib/engine';
+import { ClusterMode } from '../../lib/replication-group/replication-group';
+import { BackupSource } from '../../lib/restore/backup-source';
+import { ReplicationGroupFromBackup, ReplicationGroupFromBackupProps } from '../../lib/restore/replication-group-from-backup';
+
+function setup() {
+  const app = new App();
+  const stack = new Stack(app, 'Restore', { env: { account: '111111111111', region: 'us-west-2' } });
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0 });
+  const bucket = new s3.Bucket(stack, 'Replica');
+  return { app, stack, vpc, bucket };
+}
+
+type Extra = Omit<ReplicationGroupFromBackupProps, 'vpc'>;
+function restore(extra: Extra) {
+  const ctx = setup();
+  const group = new ReplicationGroupFromBackup(ctx.stack, 'Restored', { vpc: ctx.vpc, replicationGroupId: 'orders-dr', ...extra });
+  return { ...ctx, group, template: Template.fromStack(ctx.stack) };
+}
+
+const preflightId = (template: Template) => Object.keys(template.findResources('Custom::ElastiCacheRestorePreflight'))[0];
+const groupResource = (template: Template) => Object.values(template.findResources('AWS::ElastiCache::ReplicationGroup'))[0];
+const bucketRef = (stack: Stack, bucket: s3.Bucket) => stack.resolve((bucket.node.defaultChild as s3.CfnBucket).logicalId);
+
+describe('SnapshotArns / SnapshotName rendering', () => {
+  test('fromRdbArns renders SnapshotArns and the group depends on the preflight', () => {
+    const { template } = restore({ source: BackupSource.fromRdbArns(['arn:aws:s3:::seed-bucket/orders-0001.rdb']) });
+    const rg = groupResource(template);
+    expect(rg.Properties.SnapshotArns).toEqual(['arn:aws:s3:::seed-bucket/orders-0001.rdb']);
+    expect(rg.Properties.SnapshotName).toBeUndefined();
+    expect(rg.DependsOn).toContain(preflightId(template));
+    template.hasResourceProperties('Custom::ElastiCacheRestorePreflight', {
+      Region: 'us-west-2',
+      Partition: { Ref: 'AWS::Partition' },
+      Engine: 'valkey',
+      EngineVersion: '8.0',
+      NewestReadableRdbVersion: 11,
+      RdbCompatibilityCertain: true,
+      NodeType: 'cache.r7g.large',
+      ShardCount: 1,
+      ClusterModeEnabled: false,
+      ReservedMemoryPercent: '25',
+      FailOnUncertainCompatibility: false,
+      VerifyBucketPolicy: true,
+      SourceKind: 'rdbArns',
+      SnapshotArns: ['arn:aws:s3:::seed-bucket/orders-0001.rdb'],
+    });
+  });
+
+  test('fromRdbObjects renders the bucket ARN of each key', () => {
+    const { stack, vpc, bucket } = setup();
+    new ReplicationGroupFromBackup(stack, 'Restored', {
+      vpc,
+      replicationGroupId: 'orders-dr',
+      clusterMode: ClusterMode.ENABLED,
+      shards: 2,
+      source: BackupSource.fromRdbObjects(bucket, ['orders-0001.rdb', 'orders-0002.rdb']),
+    });
+    const template = Template.fromStack(stack);
+    const id = bucketRef(stack, bucket);
+    expect(groupResource(template).Properties.SnapshotArns).toEqual([
+      { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id, 'Arn'] }, '/orders-0001.rdb']] },
+      { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id, 'Arn'] }, '/orders-0002.rdb']] },
+    ]);
+  });
+
+  test('fromSnapshotName renders SnapshotName and no SnapshotArns', () => {
+    const { template } = restore({ source: BackupSource.fromSnapshotName('orders-before-migration') });
+    const rg = groupResource(template);
+    expect(rg.Properties.SnapshotName).toBe('orders-before-migration');
+    expect(rg.Properties.SnapshotArns).toBeUndefined();
+    expect(rg.DependsOn).toContain(preflightId(template));
+  });
+
+  test('latestExport renders SnapshotArns as Fn::Split of the preflight attribute', () => {
+    const { template } = restore({ source: BackupSource.latestExport(s3.Bucket.fromBucketName(new Stack(), 'B', 'replica-bucket'), 'orders') });
+    expect(groupResource(template).Properties.SnapshotArns).toEqual({ 'Fn::Split': [',', { 'Fn::GetAtt': [preflightId(template), 'SnapshotArns'] }] });
+    template.hasResourceProperties('Custom::ElastiCacheRestorePreflight', {
+      SourceKind: 'latestExport', Bucket: 'replica-bucket', ReplicationGroupId: 'orders', MaxSourceShards: 1,
+    });
+    template.resourceCountIs('Custom::ElastiCacheRestoreArns', 0);
+  });
+
+  test('latestExport with more than 20 possible shards joins ARN chunks from extra resources', () => {
+    const ctx = setup();
+    const group = new ReplicationGroupFromBackup(ctx.stack, 'Restored', {
+      vpc: ctx.vpc,
+      replicationGroupId: 'orders-dr',
+      clusterMode: ClusterMode.ENABLED,
+      shards: 2,
+      replicasPerShard: 0,
+      source: BackupSource.latestExport(ctx.bucket, 'orders', { maxSourceShards: 45 }),
+    });
+    const template = Template.fromStack(ctx.stack);
+    const pre = preflightId(template);
+    const chunks = Object.keys(template.findResources('Custom::ElastiCacheRestoreArns'));
+    expect(chunks).toHaveLength(2);
+    expect(groupResource(template).Properties.SnapshotArns).toEqual({
+      'Fn::Split': [',', { 'Fn::Join': ['', [{ 'Fn::GetAtt': [pre, 'SnapshotArns'] }, ...chunks.map((c) => ({ 'Fn::GetAtt': [c, 'SnapshotArns'] }))]] }],
+    });
+    template.hasResourceProperties('Custom::ElastiCacheRestoreArns', {
+      SourceKind: 'latestExportChunk', ChunkIndex: 2, ManifestKey: { 'Fn::GetAtt': [pre, 'ManifestKey'] }, Bucket: { Ref: bucketRef(ctx.stack, ctx.bucket) },
+    });
+    expect(ctx.stack.resolve(group.restoredManifestKey)).toEqual({ 'Fn::GetAtt': [pre, 'ManifestKey'] });
+  });
+});
+
+describe('NodeGroupConfiguration', () => {
+  test('cluster mode enabled: one node group per new shard with an even slot split, regardless of the number of files', () => {
+    const { template } = restore({
+      clusterMode: ClusterMode.ENABLED,
+      shards: 3,
+      replicasPerShard: 2,
+      source: BackupSource.fromRdbArns(['arn:aws:s3:::seed-bucket/orders-0001.rdb', 'arn:aws:s3:::seed-bucket/orders-0002.rdb']),
+    });
+    const rg = groupResource(template);
+    expect(rg.Properties.NodeGroupConfiguration).toEqual([
+      { NodeGroupId: '0001', Slots: '0-5460', ReplicaCount: 2 },
+      { NodeGroupId: '0002', Slots: '5461-10921', ReplicaCount: 2 },
+      { NodeGroupId: '0003', Slots: '10922-16383', ReplicaCount: 2 },
+    ]);
+    expect(rg.Properties.NumNodeGroups).toBeUndefined();
+    expect(rg.Properties.ReplicasPerNodeGroup).toBeUndefined();
+  });
+
+  test('cluster mode disabled: no NodeGroupConfiguration', () => {
+    const { template } = restore({ source: BackupSource.fromRdbArns(['arn:aws:s3:::seed-bucket/orders-0001.rdb']) });
+    expect(groupResource(template).Properties.NodeGroupConfiguration).toBeUndefined();
+  });
+});
+
+describe('preflight provider', () => {
+  test('one provider per stack, shared by two restores', () => {
+    const ctx = setup();
+    for (const id of ['A', 'B']) {
+      new ReplicationGroupFromBackup(ctx.stack, id, { vpc: ctx.vpc, source: BackupSource.fromSnapshotName(`snap-${id.toLowerCase()}`) });
+    }
+    const template = Template.fromStack(ctx.stack);
+    template.resourceCountIs('Custom::ElastiCacheRestorePreflight', 2);
+    template.resourceCountIs('AWS::Lambda::Function', 2); // the preflight function + the framework's onEvent function
+    template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs22.x', Timeout: 300, Handler: 'index.handler' });
+  });
+
+  test('the preflight function may read exactly the seed objects and their bucket', () => {
+    const { template } = restore({
+      clusterMode: ClusterMode.ENABLED,
+      shards: 2,
+      source: BackupSource.fromRdbArns(['arn:aws:s3:::seed-bucket/orders-0001.rdb', 'arn:aws:s3:::seed-bucket/orders-0002.rdb']),
+    });
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('RestorePreflightProviderOnEvent') } });
+    const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:GetBucketPolicy', 's3:ListBucket'], Resource: 'arn:aws:s3:::seed-bucket' },
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: ['arn:aws:s3:::seed-bucket/orders-0001.rdb', 'arn:aws:s3:::seed-bucket/orders-0002.rdb'] },
+    ]);
+  });
+
+  test('latestExport: the manifest folder and the group\'s export objects only', () => {
+    const ctx = setup();
+    new ReplicationGroupFromBackup(ctx.stack, 'Restored', { vpc: ctx.vpc, source: BackupSource.latestExport(ctx.bucket, 'Orders') });
+    const template = Template.fromStack(ctx.stack);
+    const arn = { 'Fn::GetAtt': [bucketRef(ctx.stack, ctx.bucket), 'Arn'] };
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('RestorePreflightProviderOnEvent') } });
+    expect(Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement)).toEqual([
+      { Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:GetBucketPolicy', 's3:ListBucket'], Resource: arn },
+      {
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: [{ 'Fn::Join': ['', [arn, '/manifests/Orders/*']] }, { 'Fn::Join': ['', [arn, '/orders-*']] }],
+      },
+    ]);
+  });
+
+  test('fromSnapshotName: DescribeSnapshots on that snapshot only', () => {
+    const { template } = restore({ source: BackupSource.fromSnapshotName('orders-before-migration') });
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('RestorePreflightProviderOnEvent') } });
+    expect(Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'elasticache:DescribeSnapshots',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':elasticache:us-west-2:111111111111:snapshot:orders-before-migration']] },
+      },
+    ]);
+  });
+
+  test('the target engine\'s RDB table entry reaches the preflight', () => {
+    const { template } = restore({ engine: CacheEngine.REDIS_7_1, source: BackupSource.fromSnapshotName('s'), failOnUncertainCompatibility: true });
+    template.hasResourceProperties('Custom::ElastiCacheRestorePreflight', {
+      Engine: 'redis', EngineVersion: '7.1', NewestReadableRdbVersion: 10, RdbCompatibilityCertain: false, FailOnUncertainCompatibility: true,
+    });
+  });
+});
+
+describe('validation', () => {
+  test.each<[string, Extra, string]>([
+    ['fails with an empty ARN list', { source: BackupSource.fromRdbArns([]) },
+      "Restore/Restored: 'source' fromRdbArns must list at least one .rdb object, got an empty list"],
+    ['fails with a comma in a key', { source: BackupSource.fromRdbArns(['arn:aws:s3:::seed-bucket/a,b-0001.rdb']) },
+      "Restore/Restored: 'source' fromRdbArns[0] 'arn:aws:s3:::seed-bucket/a,b-0001.rdb': the object key contains a comma, which ElastiCache does not accept in a seed ARN: rename the object"],
+    ['fails with a bad ARN', { source: BackupSource.fromRdbArns(['s3://seed-bucket/orders-0001.rdb']) },
+      "Restore/Restored: 'source' fromRdbArns[0] must be an S3 object ARN (arn:<partition>:s3:::<bucket>/<key>.rdb), got 's3://seed-bucket/orders-0001.rdb'"],
+    ['fails with a bucket ARN without a key', { source: BackupSource.fromRdbArns(['arn:aws:s3:::seed-bucket']) },
+      "Restore/Restored: 'source' fromRdbArns[0] must be an S3 object ARN (arn:<partition>:s3:::<bucket>/<key>.rdb), got 'arn:aws:s3:::seed-bucket'"],
+    ['fails with a duplicate ARN', { clusterMode: ClusterMode.ENABLED, shards: 2, source: BackupSource.fromRdbArns(['arn:aws:s3:::b-1/k.rdb', 'arn:aws:s3:::b-1/k.rdb']) },
+      "Restore/Restored: 'source' fromRdbArns lists 'arn:aws:s3:::b-1/k.rdb' more than once"],
+    ['fails with several ARNs into cluster mode disabled', { source: BackupSource.fromRdbArns(['arn:aws:s3:::seed-bucket/o-0001.rdb', 'arn:aws:s3:::seed-bucket/o-0002.rdb']) },
+      "Restore/Restored: 'source' lists 2 .rdb objects (a multi-shard backup), but a cluster-mode-disabled replication group can only be seeded from one: set 'clusterMode: ClusterMode.ENABLED', or restore a single-shard backup"],
+    ['fails with a bad snapshot name', { source: BackupSource.fromSnapshotName('-bad name') },
+      "Restore/Restored: 'source' fromSnapshotName must be an ElastiCache snapshot name (letters, digits, '.' and '-', up to 255 characters), got '-bad name'"],
+    ['fails with maxSourceShards over 1 into cluster mode disabled', { source: BackupSource.latestExport(s3.Bucket.fromBucketName(new Stack(), 'B', 'replica-bucket'), 'orders', { maxSourceShards: 3 }) },
+      "Restore/Restored: 'source' latestExport maxSourceShards is 3, but a cluster-mode-disabled replication group can only be seeded from one .rdb object"],
+    ['fails with a bad replication group id', { source: BackupSource.latestExport(s3.Bucket.fromBucketName(new Stack(), 'B', 'replica-bucket'), '1orders') },
+      "Restore/Restored: 'source' latestExport replicationGroupId must be a replication group id (a letter, then up to 39 letters, digits or single hyphens), got '1orders'"],
+  ])('%s', (_name, extra, message) => {
+    expect(() => restore(extra)).toThrow(message);
+  });
+
+  test('fails with an empty key list and a comma in a key, reporting both', () => {
+    const ctx = setup();
+    expect(() => new ReplicationGroupFromBackup(ctx.stack, 'Restored', {
+      vpc: ctx.vpc, clusterMode: ClusterMode.ENABLED, shards: 2, source: BackupSource.fromRdbObjects(ctx.bucket, ['a,b.rdb', '/c.rdb']),
+    })).toThrow("Restore/Restored: 2 invalid properties:\n- 'source' fromRdbObjects keys[0] 'a,b.rdb' contains a comma, which ElastiCache does not accept in a seed ARN: rename the object\n"
+      + "- 'source' fromRdbObjects keys[1] must be an object key without a leading '/', got '/c.rdb'");
+  });
+
+  test('deploy-time ARNs pass synth and are checked by the preflight', () => {
+    const ctx = setup();
+    const arn = ctx.bucket.arnForObjects('orders-0001.rdb');
+    new ReplicationGroupFromBackup(ctx.stack, 'Restored', { vpc: ctx.vpc, source: BackupSource.fromRdbArns([arn]) });
+    const template = Template.fromStack(ctx.stack);
+    expect(groupResource(template).Properties.SnapshotArns).toHaveLength(1);
+  });
+});
