@@ -87,6 +87,17 @@ new JsonFile(project, 'cdk.json', {
   },
 });
 
+// examples/ and benchmarks/ are type-checked and linted like tests (eslint's project service needs a tsconfig next to them).
+for (const dir of ['examples', 'benchmarks']) {
+  new JsonFile(project, `${dir}/tsconfig.json`, {
+    obj: {
+      extends: '../tsconfig.json',
+      compilerOptions: { rootDir: '..', noEmit: true },
+      include: ['**/*.ts', '../lib/**/*.ts', '../test/**/*.ts'],
+    },
+  });
+}
+
 // Handlers must be bundled before any test or synth touches their assets.
 const bundle = project.tasks.tryFind('bundle');
 if (bundle) {

@@ -1,6 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { PRIMARY_GROUP_ID } from '../../examples/dr-app-stacks';
 import { exampleApp } from './synth-helpers';
+import { PRIMARY_GROUP_ID } from '../../examples/dr-app-stacks';
 
 // The acceptance criteria of the foundation, storage and restore capabilities, checked on the example app itself.
 describe('example disaster-recovery app', () => {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { toolAvailable } from '../support/tools';
 import { exampleApp } from './synth-helpers';
+import { toolAvailable } from '../support/tools';
 
 const lint = toolAvailable('cfn-lint') ? test : test.skip;
 

@@ -1,4 +1,5 @@
 import { Validations } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { exampleApp, validationFindings } from './synth-helpers';
 
@@ -22,7 +23,6 @@ describe('example disaster-recovery app under cdk-nag', () => {
 
   test('a finding that is not acknowledged fails synthesis (the check above can fail)', () => {
     const { app, stacks } = exampleApp();
-    const s3 = require('aws-cdk-lib/aws-s3');
     new s3.Bucket(stacks.primary, 'UnprotectedBucket');
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).toThrow(/AwsSolutions-S10/);

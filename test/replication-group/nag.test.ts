@@ -1,7 +1,8 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { Template } from 'aws-cdk-lib/assertions';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { ReplicationGroup } from '../../lib/replication-group/replication-group';
 
@@ -38,7 +39,6 @@ describe('cdk-nag (AwsSolutions, HIPAA, NIST 800-53 R5, PCI DSS 3.2.1)', () => {
 
   test('the acknowledgements are needed: the same secret outside the construct is reported (SMG4 rotation)', () => {
     const { app, stack } = appWithPacks();
-    const secretsmanager = require('aws-cdk-lib/aws-secretsmanager');
     new secretsmanager.Secret(stack, 'PlainSecret');
     expect(findings(app)).toMatch(/AwsSolutions-SMG4/);
   });
