@@ -33,15 +33,24 @@ async function main(): Promise<void> {
       Policy: JSON.stringify({
         Version: '2012-10-17',
         Statement: [{
-          Effect: 'Allow', Principal: { Service: `${REGION}.elasticache-snapshot.amazonaws.com` },
-          Action: ['s3:GetObject', 's3:ListBucket', 's3:GetBucketAcl'], Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
+          Effect: 'Allow',
+          Principal: { Service: `${REGION}.elasticache-snapshot.amazonaws.com` },
+          Action: ['s3:GetObject', 's3:ListBucket', 's3:GetBucketAcl'],
+          Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
         }],
       }),
     }));
     const handler = createHandler({ s3, elastiCache: () => { throw new Error('unused'); }, log: () => undefined });
     const base = {
-      ServiceToken: 'x', Region: REGION, Partition: 'aws', Engine: 'valkey', EngineVersion: '8.0', NewestReadableRdbVersion: '11',
-      RdbCompatibilityCertain: 'true', NodeType: 'cache.r7g.large', ReservedMemoryPercent: '25',
+      ServiceToken: 'x',
+      Region: REGION,
+      Partition: 'aws',
+      Engine: 'valkey',
+      EngineVersion: '8.0',
+      NewestReadableRdbVersion: '11',
+      RdbCompatibilityCertain: 'true',
+      NodeType: 'cache.r7g.large',
+      ReservedMemoryPercent: '25',
     };
     const event = (props: Record<string, unknown>) => ({ RequestType: 'Create', LogicalResourceId: 'Preflight', ResourceProperties: { ...base, ...props } }) as unknown as CloudFormationCustomResourceEvent;
 
@@ -57,9 +66,21 @@ async function main(): Promise<void> {
         Bucket: bucket,
         Key: manifestKey(group, time, `automatic.${group}`),
         Body: serializeManifest({
-          formatVersion: 1, replicationGroupId: group, region: 'us-east-1', bucket: 'primary', snapshotName: `automatic.${group}`, snapshotSource: 'automated',
-          snapshotCreateTime: time.toISOString(), exportName: name, exportTime: time.toISOString(), engine: 'valkey', engineVersion: '8.0',
-          nodeType: 'cache.r7g.large', clusterModeEnabled: shards > 1, shardCount: shards, shards: keys.map((key) => ({ key, sizeBytes: rdb.length })),
+          formatVersion: 1,
+          replicationGroupId: group,
+          region: 'us-east-1',
+          bucket: 'primary',
+          snapshotName: `automatic.${group}`,
+          snapshotSource: 'automated',
+          snapshotCreateTime: time.toISOString(),
+          exportName: name,
+          exportTime: time.toISOString(),
+          engine: 'valkey',
+          engineVersion: '8.0',
+          nodeType: 'cache.r7g.large',
+          clusterModeEnabled: shards > 1,
+          shardCount: shards,
+          shards: keys.map((key) => ({ key, sizeBytes: rdb.length })),
         }),
       }));
       const cases: Array<[string, CloudFormationCustomResourceEvent]> = [
