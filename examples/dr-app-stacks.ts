@@ -2,8 +2,9 @@
  * The stacks of the example disaster-recovery app, shared by `examples/dr-app.ts` (the main job), the integ
  * snapshot and the example tests (cfn-lint, cdk-nag, acceptance).
  *
- * - Primary (us-east-1): a backup-ready Valkey replication group, an export bucket replicated to the DR region.
- * - DR (us-west-2): the replica bucket.
+ * - Primary (us-east-1): a backup-ready Valkey replication group, an export bucket replicated to the DR region, and a
+ *   backup plan (a manual backup every 75 minutes, every backup exported and committed with a manifest).
+ * - DR (us-west-2): the replica bucket and a freshness monitor (the RPO a disaster would actually see).
  * - Restore (us-west-2): a replication group seeded from the newest committed export in the replica bucket.
  *
  * No lookups and a fixed dummy account: it synthesizes offline, without credentials.
@@ -13,6 +14,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import {
   BackupExportBucket,
+  BackupFreshnessMonitor,
+  BackupPlan,
   BackupReplicaBucket,
   BackupSource,
   BackupWindow,
@@ -75,6 +78,11 @@ export class DisasterRecoveryStorageStack extends ExampleStack {
     this.replicaBucket = new BackupReplicaBucket(this, 'ReplicaBucket', {
       retention: Duration.days(90),
     });
+    new BackupFreshnessMonitor(this, 'BackupFreshness', {
+      replicaBucket: this.replicaBucket,
+      replicationGroupIds: [PRIMARY_GROUP_ID],
+      maxAge: Duration.hours(3),
+    });
   }
 }
 
@@ -86,6 +94,7 @@ export interface PrimaryStackProps extends StackProps {
 export class PrimaryStack extends ExampleStack {
   public readonly cache: ReplicationGroup;
   public readonly exportBucket: BackupExportBucket;
+  public readonly backupPlan: BackupPlan;
 
   constructor(scope: Construct, id: string, props: PrimaryStackProps) {
     super(scope, id, props);
@@ -108,6 +117,10 @@ export class PrimaryStack extends ExampleStack {
       replicateTo: [props.replicaBucket],
       replicationTimeControl: true,
     });
+
+    // A manual backup every 75 minutes (the quota allows 20 per node per 24 h, so 72 minutes at best).
+    this.backupPlan = new BackupPlan(this, 'BackupPlan', { exportBucket: this.exportBucket });
+    this.backupPlan.protect(this.cache, { interval: Duration.minutes(75) });
   }
 }
 

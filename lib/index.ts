@@ -6,3 +6,5 @@ export * from './storage/export-bucket';
 export * from './storage/replica-bucket';
 export * from './restore/backup-source';
 export * from './restore/replication-group-from-backup';
+export * from './backup-plan/backup-plan';
+export * from './backup-plan/freshness-monitor';

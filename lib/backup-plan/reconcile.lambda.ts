@@ -1,0 +1,325 @@
+/**
+ * The backup plan's reconciler: a thin AWS SDK shell around reconcile-core.ts (observe, plan, execute, persist).
+ *
+ * Invoked every few minutes by a schedule and, to react faster, by ElastiCache snapshot events and S3 object-created
+ * events of the export bucket. Reserved concurrency 1; every run is idempotent, so a repeated or overlapping event
+ * costs nothing, and a missed one costs one tick.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import {
+  CopySnapshotCommand, CreateSnapshotCommand, DeleteSnapshotCommand, DescribeReplicationGroupsCommand, DescribeSnapshotsCommand,
+  ElastiCacheClient, ListTagsForResourceCommand, Snapshot,
+} from '@aws-sdk/client-elasticache';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  ENV_EXPORT_BUCKET, ENV_PLAN_CONFIG, GROUP_DIMENSION, METRIC_BACKUP_AGE, METRIC_EXPORT_AGE, METRIC_EXPORTS_IN_FLIGHT, METRIC_FAILURES,
+  METRIC_NAMESPACE,
+} from './constants';
+import { DEFAULT_SETTINGS, ExportFailureSignal, GroupConfig, ObjectInfo, PlannerSettings } from './planner';
+import { GroupDescription, GroupRunResult, reconcileGroup, ReconcileIo, SnapshotDescription } from './reconcile-core';
+
+/** The plan's configuration, as the construct serializes it into the environment. */
+export interface PlanConfig {
+  readonly planId: string;
+  readonly groups: GroupConfig[];
+  readonly exportTimeoutSeconds?: number;
+  /** Stop starting new work when less than this is left of the invocation. */
+  readonly safetyMarginSeconds?: number;
+}
+
+export interface AwsIoOptions {
+  readonly elasticache: ElastiCacheClient;
+  readonly s3: S3Client;
+  readonly region: string;
+  readonly bucketName: string;
+  /** The account and partition, for snapshot ARNs (ListTagsForResource). */
+  readonly account: string;
+  readonly partition?: string;
+}
+
+/** `ReconcileIo` on the AWS SDK. */
+export class AwsReconcileIo implements ReconcileIo {
+  public readonly region: string;
+  public readonly bucketName: string;
+  /** API calls made through this object (for logs and benchmarks). */
+  public calls = 0;
+
+  constructor(private readonly o: AwsIoOptions) {
+    this.region = o.region;
+    this.bucketName = o.bucketName;
+  }
+
+  public async describeSnapshots(replicationGroupId: string): Promise<SnapshotDescription[]> {
+    const out: SnapshotDescription[] = [];
+    let marker: string | undefined;
+    do {
+      this.calls++;
+      const page = await this.o.elasticache.send(new DescribeSnapshotsCommand({
+        ReplicationGroupId: replicationGroupId, Marker: marker, MaxRecords: 50,
+      }));
+      for (const s of page.Snapshots ?? []) {
+        out.push(toDescription(s));
+      }
+      marker = page.Marker;
+    } while (marker);
+    return out;
+  }
+
+  public async describeGroup(replicationGroupId: string): Promise<GroupDescription | undefined> {
+    this.calls++;
+    try {
+      const res = await this.o.elasticache.send(new DescribeReplicationGroupsCommand({ ReplicationGroupId: replicationGroupId }));
+      const g = res.ReplicationGroups?.[0];
+      if (!g) {
+        return undefined;
+      }
+      const clusterModeEnabled = g.ClusterEnabled === true || (g.NodeGroups?.length ?? 1) > 1;
+      // Cluster mode disabled: back up from a replica (spares the primary), as ElastiCache recommends.
+      const replica = clusterModeEnabled ? undefined
+        : g.NodeGroups?.[0]?.NodeGroupMembers?.find((m) => m.CurrentRole === 'replica')?.CacheClusterId;
+      return {
+        status: g.Status ?? 'unknown',
+        clusterModeEnabled,
+        snapshotClusterId: replica,
+        engine: g.Engine,
+        nodeType: g.CacheNodeType,
+      };
+    } catch (e) {
+      if ((e as Error).name === 'ReplicationGroupNotFoundFault') {
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  public async listObjects(prefix: string, startAfter?: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    let token: string | undefined;
+    do {
+      this.calls++;
+      const page = await this.o.s3.send(new ListObjectsV2Command({
+        Bucket: this.bucketName, Prefix: prefix, StartAfter: token ? undefined : startAfter, ContinuationToken: token,
+      }));
+      for (const o of page.Contents ?? []) {
+        if (o.Key) {
+          out.push({ key: o.Key, sizeBytes: o.Size ?? 0 });
+        }
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  public async getText(key: string): Promise<string | undefined> {
+    this.calls++;
+    try {
+      const res = await this.o.s3.send(new GetObjectCommand({ Bucket: this.bucketName, Key: key }));
+      return await res.Body?.transformToString();
+    } catch (e) {
+      if ((e as Error).name === 'NoSuchKey' || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  public async putText(key: string, body: string): Promise<void> {
+    this.calls++;
+    await this.o.s3.send(new PutObjectCommand({ Bucket: this.bucketName, Key: key, Body: body, ContentType: 'application/json' }));
+  }
+
+  public async readRange(key: string, length: number): Promise<Uint8Array> {
+    this.calls++;
+    const res = await this.o.s3.send(new GetObjectCommand({ Bucket: this.bucketName, Key: key, Range: `bytes=0-${length - 1}` }));
+    return (await res.Body?.transformToByteArray()) ?? new Uint8Array();
+  }
+
+  public async createSnapshot(r: {
+    replicationGroupId: string; cacheClusterId?: string; snapshotName: string; tags: Record<string, string>;
+  }): Promise<void> {
+    this.calls++;
+    await this.o.elasticache.send(new CreateSnapshotCommand({
+      ...(r.cacheClusterId ? { CacheClusterId: r.cacheClusterId } : { ReplicationGroupId: r.replicationGroupId }),
+      SnapshotName: r.snapshotName,
+      Tags: Object.entries(r.tags).map(([Key, Value]) => ({ Key, Value })),
+    }));
+  }
+
+  public async copySnapshot(r: { sourceSnapshotName: string; targetSnapshotName: string; targetBucket: string }): Promise<void> {
+    this.calls++;
+    await this.o.elasticache.send(new CopySnapshotCommand({
+      SourceSnapshotName: r.sourceSnapshotName, TargetSnapshotName: r.targetSnapshotName, TargetBucket: r.targetBucket,
+    }));
+  }
+
+  public async snapshotTag(snapshotName: string, tagKey: string): Promise<string | undefined> {
+    this.calls++;
+    const arn = `arn:${this.o.partition ?? 'aws'}:elasticache:${this.region}:${this.o.account}:snapshot:${snapshotName}`;
+    const res = await this.o.elasticache.send(new ListTagsForResourceCommand({ ResourceName: arn }));
+    return res.TagList?.find((t) => t.Key === tagKey)?.Value;
+  }
+
+  public async deleteSnapshot(snapshotName: string): Promise<void> {
+    this.calls++;
+    await this.o.elasticache.send(new DeleteSnapshotCommand({ SnapshotName: snapshotName }));
+  }
+}
+
+function toDescription(s: Snapshot): SnapshotDescription {
+  const times = (s.NodeSnapshots ?? []).map((n) => n.SnapshotCreateTime?.getTime()).filter((t): t is number => t !== undefined);
+  const shards = new Set((s.NodeSnapshots ?? []).map((n) => n.NodeGroupId ?? n.CacheClusterId));
+  const clusterModeEnabled = (s.NumNodeGroups ?? 1) > 1 || s.AutomaticFailover === 'enabled' && (s.NumNodeGroups ?? 0) > 1;
+  return {
+    name: s.SnapshotName ?? '',
+    source: s.SnapshotSource === 'automated' ? 'automated' : 'manual',
+    status: s.SnapshotStatus ?? 'unknown',
+    // The point in time the backup restores to: the earliest shard's snapshot time.
+    createTime: s.SnapshotStatus === 'creating' || times.length === 0 ? undefined : new Date(Math.min(...times)),
+    shardCount: Math.max(1, s.NumNodeGroups ?? shards.size),
+    meta: {
+      engine: s.Engine ?? 'unknown',
+      engineVersion: s.EngineVersion ?? 'unknown',
+      nodeType: s.CacheNodeType ?? 'unknown',
+      clusterModeEnabled,
+    },
+  };
+}
+
+/** An EventBridge event as far as the handler cares. */
+export interface InvocationEvent {
+  readonly 'source'?: string;
+  readonly 'detail-type'?: string;
+  readonly 'time'?: string;
+  readonly 'detail'?: Record<string, unknown>;
+}
+
+/** The groups an event is about (all of them for a scheduled run or an event that names none). */
+export function groupsForEvent(event: InvocationEvent | undefined, groups: readonly GroupConfig[]): GroupConfig[] {
+  if (!event || event.source === 'aws.events' || !event.detail) {
+    return [...groups];
+  }
+  let text: string;
+  if (event.source === 'aws.s3') {
+    const key = (event.detail.object as { key?: string } | undefined)?.key ?? '';
+    text = decodeURIComponent(key.replace(/\+/g, ' '));
+  } else {
+    text = JSON.stringify(event.detail);
+  }
+  // Longest id first: `prod-2` is not mistaken for `prod`.
+  const matched = [...groups].sort((a, b) => b.replicationGroupId.length - a.replicationGroupId.length)
+    .find((g) => text.includes(g.replicationGroupId));
+  return matched ? [matched] : [...groups];
+}
+
+/** Export failure signals carried by the invoking event. */
+export function signalsForEvent(event: InvocationEvent | undefined): ExportFailureSignal[] {
+  if (event?.source === 'aws.elasticache' && event['detail-type'] === 'Snapshot Export Failed') {
+    return [{ text: JSON.stringify(event.detail ?? {}), time: new Date(event.time ?? Date.now()) }];
+  }
+  return [];
+}
+
+export interface HandlerDeps {
+  readonly io: ReconcileIo;
+  readonly config: PlanConfig;
+  readonly logger: Logger;
+  /** A fresh Metrics instance (one EMF document per group). */
+  readonly newMetrics: () => Metrics;
+  readonly remainingMs: () => number;
+  readonly now?: () => Date;
+}
+
+type MetricValue = [name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number | undefined];
+
+/**
+ * Publishes a group's metrics as one EMF document whose only dimension is ReplicationGroupId (no `service` dimension:
+ * the alarms query by ReplicationGroupId alone).
+ */
+export function publishGroupMetrics(m: Metrics, replicationGroupId: string, values: MetricValue[]): void {
+  m.clearDefaultDimensions();
+  m.addDimension(GROUP_DIMENSION, replicationGroupId);
+  for (const [name, unit, value] of values) {
+    if (value !== undefined) {
+      m.addMetric(name, unit, value);
+    }
+  }
+  m.publishStoredMetrics();
+}
+
+/** The body of the handler, with its dependencies injected (tests call this directly). */
+export async function runPlan(event: InvocationEvent | undefined, deps: HandlerDeps): Promise<GroupRunResult[]> {
+  const { config, logger } = deps;
+  const now = deps.now ?? (() => new Date());
+  const settings: PlannerSettings = {
+    ...DEFAULT_SETTINGS,
+    exportTimeoutSeconds: config.exportTimeoutSeconds ?? DEFAULT_SETTINGS.exportTimeoutSeconds,
+  };
+  const marginMs = (config.safetyMarginSeconds ?? 30) * 1000;
+  const outOfTime = () => deps.remainingMs() < marginMs;
+  const targets = groupsForEvent(event, config.groups);
+  // Rotate the starting group, so that a slow group cannot starve the ones after it run after run.
+  const start = targets.length ? Math.floor(now().getTime() / 60_000) % targets.length : 0;
+  const ordered = [...targets.slice(start), ...targets.slice(0, start)];
+  const results: GroupRunResult[] = [];
+  const signals = signalsForEvent(event);
+  let errors = 0;
+  for (const group of ordered) {
+    if (outOfTime()) {
+      logger.warn('out of time: groups left for the next run', { replicationGroupId: group.replicationGroupId });
+      continue;
+    }
+    try {
+      const result = await reconcileGroup(deps.io, group, { planId: config.planId, settings, now, outOfTime, signals });
+      results.push(result);
+      logger.info('reconciled', {
+        replicationGroupId: group.replicationGroupId,
+        notes: result.decision.notes,
+        actions: result.executed.map((x) => ({ kind: x.action.kind, outcome: x.outcome, error: x.error })),
+        metrics: result.decision.metrics,
+      });
+      const m = result.decision.metrics;
+      publishGroupMetrics(deps.newMetrics(), group.replicationGroupId, [
+        [METRIC_BACKUP_AGE, MetricUnit.Seconds, m.backupAgeSeconds],
+        [METRIC_EXPORT_AGE, MetricUnit.Seconds, m.exportAgeSeconds],
+        [METRIC_EXPORTS_IN_FLIGHT, MetricUnit.Count, m.exportsInFlight],
+        [METRIC_FAILURES, MetricUnit.Count, result.failures],
+      ]);
+    } catch (e) {
+      errors++;
+      logger.error('reconcile failed', { replicationGroupId: group.replicationGroupId, error: e as Error });
+      publishGroupMetrics(deps.newMetrics(), group.replicationGroupId, [[METRIC_FAILURES, MetricUnit.Count, 1]]);
+    }
+  }
+  if (errors > 0 && errors === ordered.length) {
+    // Nothing worked: fail the invocation, so the Errors alarm sees it.
+    throw new Error(`reconcile failed for all ${errors} groups; see the logs`);
+  }
+  return results;
+}
+
+const logger = new Logger({ serviceName: 'elasticache-backup-plan' });
+let io: AwsReconcileIo | undefined;
+
+/** The part of the Lambda context the handler uses. */
+export interface InvocationContext {
+  readonly invokedFunctionArn: string;
+  getRemainingTimeInMillis(): number;
+}
+
+export async function handler(event: InvocationEvent, context: InvocationContext): Promise<void> {
+  const config = JSON.parse(process.env[ENV_PLAN_CONFIG] ?? '') as PlanConfig;
+  const bucketName = process.env[ENV_EXPORT_BUCKET];
+  if (!bucketName) {
+    throw new Error(`No value specified for required environment variable: ${ENV_EXPORT_BUCKET}`);
+  }
+  const arn = context.invokedFunctionArn.split(':');
+  const region = process.env.AWS_REGION ?? arn[3];
+  io ??= new AwsReconcileIo({
+    elasticache: new ElastiCacheClient({ region }), s3: new S3Client({ region }), region, bucketName, account: arn[4], partition: arn[1],
+  });
+  logger.appendKeys({ trigger: event?.['detail-type'] ?? 'unknown' });
+  await runPlan(event, {
+    io, config, logger, newMetrics: () => new Metrics({ namespace: METRIC_NAMESPACE }), remainingMs: () => context.getRemainingTimeInMillis(),
+  });
+}

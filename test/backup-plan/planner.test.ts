@@ -1,0 +1,314 @@
+import { exportName, manifestKey } from '../../lib/backup-plan/manifest';
+import {
+  applyOutcome, DEFAULT_SETTINGS, emptyState, GroupConfig, GroupState, manualBackupsInWindow, ObservedGroup, ObservedSnapshot, parseCompactTimestamp,
+  parseState, plan, serializeState, StartExportAction,
+} from '../../lib/backup-plan/planner';
+import { rdbVersionFromHeader } from '../../lib/backup-plan/rdb-header';
+
+const G = 'orders';
+const NOW = new Date('2026-03-10T12:00:00Z');
+const min = (n: number) => new Date(NOW.getTime() - n * 60_000);
+const CONFIG: GroupConfig = {
+  replicationGroupId: G, intervalSeconds: 75 * 60, retentionSeconds: 86_400, rpoTargetSeconds: 135 * 60, exportAutomated: true,
+};
+
+function snap(name: string, minutesAgo: number | undefined, over: Partial<ObservedSnapshot> = {}): ObservedSnapshot {
+  return {
+    name,
+    source: 'manual',
+    status: minutesAgo === undefined ? 'creating' : 'available',
+    createTime: minutesAgo === undefined ? undefined : min(minutesAgo),
+    createdByPlan: true,
+    shardCount: 1,
+    ...over,
+  };
+}
+function observed(over: Partial<ObservedGroup> = {}): ObservedGroup {
+  return {
+    replicationGroupId: G,
+    groupAvailable: true,
+    snapshots: [],
+    manifestKeys: [],
+    exportObjects: [],
+    state: emptyState(),
+    exportFailureSignals: [],
+    ...over,
+  };
+}
+/** Exports only: no backups on a schedule, so the tests below see only export actions. */
+const EXPORT_ONLY: GroupConfig = { ...CONFIG, intervalSeconds: undefined };
+const keyOf = (s: ObservedSnapshot) => manifestKey(G, s.createTime!, s.name);
+const kinds = (d: { actions: readonly { kind: string }[] }) => d.actions.map((a) => a.kind);
+
+describe('backups', () => {
+  test('creates a backup when the newest one is older than the interval', () => {
+    const s = snap('orders-plan-a', 80);
+    const d = plan(observed({ snapshots: [s], manifestKeys: [keyOf(s)] }), CONFIG, NOW);
+    expect(d.actions).toEqual([{ kind: 'CreateSnapshot', snapshotName: 'orders-plan-20260310t120000z' }]);
+    expect(d.state.created.map((c) => c.name)).toEqual(['orders-plan-20260310t120000z']);
+  });
+
+  test('does not create a backup when the newest one is younger than the interval', () => {
+    const s = snap('orders-plan-a', 70);
+    expect(kinds(plan(observed({ snapshots: [s], manifestKeys: [keyOf(s)] }), CONFIG, NOW))).toEqual([]);
+  });
+
+  test('an automatic backup counts as the newest backup', () => {
+    const s = snap('automatic.orders-001-x', 10, { source: 'automated', createdByPlan: false });
+    expect(kinds(plan(observed({ snapshots: [s], manifestKeys: [keyOf(s)] }), CONFIG, NOW))).not.toContain('CreateSnapshot');
+  });
+
+  test('does not create a backup while one is being created, or while the group is not available', () => {
+    expect(kinds(plan(observed({ snapshots: [snap('x', undefined)] }), CONFIG, NOW))).not.toContain('CreateSnapshot');
+    expect(kinds(plan(observed({ groupAvailable: false }), CONFIG, NOW))).not.toContain('CreateSnapshot');
+  });
+
+  test('stops at 20 manual backups in 24 h, counting backups of anyone', () => {
+    const snaps = Array.from({ length: 20 }, (_, i) => snap(`user-${i}`, 100 + i * 60, { createdByPlan: false }));
+    const d = plan(observed({ snapshots: snaps, manifestKeys: snaps.map(keyOf) }), CONFIG, NOW);
+    expect(kinds(d)).not.toContain('CreateSnapshot');
+    expect(d.notes).toContain('backup due, but 20 manual backups in the last 24 h: the quota is 20 per node');
+  });
+
+  test('counts refused and since-deleted calls from its own log against the quota', () => {
+    const created = Array.from({ length: 20 }, (_, i) => ({ name: `gone-${i}`, at: min(100 + i * 60).toISOString(), refused: i % 2 === 0 }));
+    const obs = observed({ state: { ...emptyState(), created } });
+    expect(manualBackupsInWindow(obs, obs.state, NOW, DEFAULT_SETTINGS)).toBe(20);
+    expect(kinds(plan(obs, CONFIG, NOW))).not.toContain('CreateSnapshot');
+  });
+
+  test('without an interval, takes one fallback backup when the newest is older than fallbackAfterSeconds', () => {
+    const s = snap('automatic.orders-001-x', 26 * 60, { source: 'automated', createdByPlan: false });
+    const auto: GroupConfig = { ...CONFIG, intervalSeconds: undefined, fallbackAfterSeconds: 25 * 3600 };
+    expect(kinds(plan(observed({ snapshots: [s], manifestKeys: [keyOf(s)] }), auto, NOW))).toEqual(['CreateSnapshot']);
+    expect(kinds(plan(observed({ snapshots: [s], manifestKeys: [keyOf(s)] }), { ...auto, fallbackAfterSeconds: undefined }, NOW))).toEqual([]);
+  });
+
+  test('waits after a backup it created failed', () => {
+    const failed = snap('orders-plan-f', undefined, { status: 'failed' });
+    const state: GroupState = { ...emptyState(), created: [{ name: 'orders-plan-f', at: min(10).toISOString() }] };
+    const d = plan(observed({ snapshots: [failed], state }), CONFIG, NOW);
+    expect(kinds(d)).toEqual([]);
+    expect(d.metrics.failures).toBe(1);
+    expect(d.state.created[0].failureNoted).toBe(true);
+  });
+});
+
+describe('exports', () => {
+  test('exports the newest available backup without a manifest under a unique name, write-ahead', () => {
+    const old = snap('orders-plan-old', 300);
+    const fresh = snap('orders-plan-new', 20);
+    const d = plan(observed({ snapshots: [old, fresh], manifestKeys: [keyOf(old)] }), CONFIG, NOW);
+    expect(d.actions).toEqual([{ kind: 'StartExport', snapshotName: 'orders-plan-new', exportName: exportName(G, min(20), 1), attempt: 1, reissue: false }]);
+    expect(d.state.inFlight).toMatchObject({ snapshotName: 'orders-plan-new', attempt: 1, confirmed: false });
+  });
+
+  test('starts nothing while an export is in flight', () => {
+    const s1 = snap('a', 100);
+    const s2 = snap('b', 20);
+    const inFlight = {
+      snapshotName: 'a',
+      snapshotSource: 'manual' as const,
+      snapshotCreateTime: min(100).toISOString(),
+      shardCount: 1,
+      exportName: exportName(G, min(100)),
+      attempt: 1,
+      startedAt: min(10).toISOString(),
+      confirmed: true,
+    };
+    const d = plan(observed({ snapshots: [s1, s2], state: { ...emptyState(), inFlight, exportAttempts: { a: 1 } } }), CONFIG, NOW);
+    expect(kinds(d)).toEqual([]);
+    expect(d.metrics.exportsInFlight).toBe(1);
+  });
+
+  test('commits when every shard object exists, and not before', () => {
+    const s = snap('a', 60, { shardCount: 2 });
+    const name = exportName(G, min(60));
+    const inFlight = {
+      snapshotName: 'a',
+      snapshotSource: 'manual' as const,
+      snapshotCreateTime: min(60).toISOString(),
+      shardCount: 2,
+      exportName: name,
+      attempt: 1,
+      startedAt: min(40).toISOString(),
+      confirmed: true,
+    };
+    const state = { ...emptyState(), inFlight, exportAttempts: { a: 1 } };
+    const one = [{ key: `${name}-0001.rdb`, sizeBytes: 10 }];
+    expect(kinds(plan(observed({ snapshots: [s], state, exportObjects: one }), CONFIG, NOW))).toEqual([]);
+    const both = [...one, { key: `${name}-0002.rdb`, sizeBytes: 20 }, { key: `${name}-a2-0001.rdb`, sizeBytes: 1 }];
+    const d = plan(observed({ snapshots: [s], state, exportObjects: both }), CONFIG, NOW);
+    expect(d.actions[0]).toEqual({ kind: 'CommitManifest', export: inFlight, manifestKey: keyOf(s), objects: both.slice(0, 2) });
+    // The snapshot being committed is not exported again in the same run.
+    expect(kinds(d)).not.toContain('StartExport');
+  });
+
+  test.each([
+    ['a failure event', [{ text: '{"SourceIdentifier":"a"}', time: min(5) }], 10],
+    ['a timeout', [], 61],
+  ])('after %s, retries the export under a new name (attempt 2)', (_, signals, startedMinutesAgo) => {
+    const s = snap('a', 100);
+    const inFlight = {
+      snapshotName: 'a',
+      snapshotSource: 'manual' as const,
+      snapshotCreateTime: min(100).toISOString(),
+      shardCount: 1,
+      exportName: exportName(G, min(100)),
+      attempt: 1,
+      startedAt: min(startedMinutesAgo).toISOString(),
+      confirmed: true,
+    };
+    const obs = observed({ snapshots: [s], state: { ...emptyState(), inFlight, exportAttempts: { a: 1 } }, exportFailureSignals: signals });
+    const d = plan(obs, CONFIG, NOW);
+    const start = d.actions.find((a) => a.kind === 'StartExport') as StartExportAction;
+    expect(start).toEqual({ kind: 'StartExport', snapshotName: 'a', exportName: `${exportName(G, min(100))}-a2`, attempt: 2, reissue: false });
+    expect(d.metrics.failures).toBe(1);
+  });
+
+  test('a failure event older than the attempt does not fail it', () => {
+    const s = snap('a', 100);
+    const inFlight = {
+      snapshotName: 'a',
+      snapshotSource: 'manual' as const,
+      snapshotCreateTime: min(100).toISOString(),
+      shardCount: 1,
+      exportName: exportName(G, min(100), 2),
+      attempt: 2,
+      startedAt: min(10).toISOString(),
+      confirmed: true,
+    };
+    const d = plan(observed({ snapshots: [s], state: { ...emptyState(), inFlight }, exportFailureSignals: [{ text: 'a', time: min(30) }] }), EXPORT_ONLY, NOW);
+    expect(kinds(d)).toEqual([]);
+  });
+
+  test('re-issues an unconfirmed export under the same name (crash between the write-ahead and the answer)', () => {
+    const s = snap('a', 100);
+    const inFlight = {
+      snapshotName: 'a',
+      snapshotSource: 'manual' as const,
+      snapshotCreateTime: min(100).toISOString(),
+      shardCount: 1,
+      exportName: exportName(G, min(100)),
+      attempt: 1,
+      startedAt: min(10).toISOString(),
+      confirmed: false,
+    };
+    const d = plan(observed({ snapshots: [s], state: { ...emptyState(), inFlight, exportAttempts: { a: 1 } } }), EXPORT_ONLY, NOW);
+    expect(d.actions).toEqual([{ kind: 'StartExport', snapshotName: 'a', exportName: exportName(G, min(100)), attempt: 1, reissue: true }]);
+  });
+
+  test('an in-flight export whose manifest already exists is cleared (crash after the manifest write)', () => {
+    const s = snap('a', 100);
+    const inFlight = {
+      snapshotName: 'a',
+      snapshotSource: 'manual' as const,
+      snapshotCreateTime: min(100).toISOString(),
+      shardCount: 1,
+      exportName: exportName(G, min(100)),
+      attempt: 1,
+      startedAt: min(10).toISOString(),
+      confirmed: true,
+    };
+    const d = plan(observed({ snapshots: [s], manifestKeys: [keyOf(s)], state: { ...emptyState(), inFlight } }), CONFIG, NOW);
+    expect(d.state.inFlight).toBeUndefined();
+  });
+
+  test('does not export automatic backups when exportAutomated is off, nor manual backups the plan did not create', () => {
+    const auto = snap('automatic.orders-001-x', 20, { source: 'automated', createdByPlan: false });
+    const user = snap('someones-backup', 10, { createdByPlan: false });
+    expect(kinds(plan(observed({ snapshots: [auto, user] }), { ...CONFIG, exportAutomated: false }, NOW))).not.toContain('StartExport');
+  });
+
+  test('gives up on a snapshot after maxExportAttempts', () => {
+    const s = snap('a', 30);
+    const d = plan(observed({ snapshots: [s], state: { ...emptyState(), exportAttempts: { a: DEFAULT_SETTINGS.maxExportAttempts } } }), CONFIG, NOW);
+    expect(kinds(d)).not.toContain('StartExport');
+    expect(d.notes).toContain('gave up exporting a after 5 attempts');
+  });
+});
+
+describe('pruning', () => {
+  const old = snap('orders-plan-old', 25 * 60);
+  test('deletes a manual backup the plan created, past retention, whose export is committed', () => {
+    expect(plan(observed({ snapshots: [old], manifestKeys: [keyOf(old)] }), CONFIG, NOW).actions)
+      .toContainEqual({ kind: 'DeleteSnapshot', snapshotName: 'orders-plan-old' });
+  });
+  test.each([
+    ['its export is not committed', [old], []],
+    ['the plan did not create it', [{ ...old, createdByPlan: false }], [keyOf(old)]],
+    ['it is an automatic backup', [{ ...old, source: 'automated' as const }], [keyOf(old)]],
+    ['it is younger than retention', [snap('orders-plan-young', 23 * 60)], [keyOf(snap('orders-plan-young', 23 * 60))]],
+  ])('keeps it when %s', (_, snapshots, manifestKeys) => {
+    expect(kinds(plan(observed({ snapshots, manifestKeys }), CONFIG, NOW))).not.toContain('DeleteSnapshot');
+  });
+});
+
+describe('backoff and outcomes', () => {
+  test('while backing off, makes no ElastiCache calls but still commits', () => {
+    const s = snap('a', 100);
+    const name = exportName(G, min(100));
+    const inFlight = {
+      snapshotName: 'a',
+      snapshotSource: 'manual' as const,
+      snapshotCreateTime: min(100).toISOString(),
+      shardCount: 1,
+      exportName: name,
+      attempt: 1,
+      startedAt: min(10).toISOString(),
+      confirmed: true,
+    };
+    const old = snap('orders-plan-old', 26 * 60);
+    const d = plan(observed({
+      snapshots: [s, old, snap('b', 90)],
+      manifestKeys: [keyOf(old)],
+      exportObjects: [{ key: `${name}-0001.rdb`, sizeBytes: 1 }],
+      state: { ...emptyState(), inFlight, backoffUntil: new Date(NOW.getTime() + 60_000).toISOString() },
+    }), CONFIG, NOW);
+    expect(kinds(d)).toEqual(['CommitManifest']);
+  });
+
+  test('throttling sets an exponential backoff; quota errors stop backups for an hour; success resets', () => {
+    const create = { kind: 'CreateSnapshot' as const, snapshotName: 'x' };
+    const base: GroupState = { ...emptyState(), created: [{ name: 'x', at: NOW.toISOString() }] };
+    const t1 = applyOutcome(base, create, 'throttled', NOW);
+    expect(t1.backoffUntil).toBe(new Date(NOW.getTime() + 5 * 60_000).toISOString());
+    expect(t1.created[0].refused).toBe(true);
+    const t2 = applyOutcome(t1, create, 'throttled', NOW);
+    expect(t2.backoffUntil).toBe(new Date(NOW.getTime() + 10 * 60_000).toISOString());
+    expect(applyOutcome(t2, create, 'ok', NOW).consecutiveThrottles).toBe(0);
+    expect(applyOutcome(base, create, 'quota-exceeded', NOW).createBackoffUntil).toBe(new Date(NOW.getTime() + 3_600_000).toISOString());
+  });
+
+  test('StartExport outcomes: ok and already-exists confirm; refused spends the attempt; throttled releases it', () => {
+    const s = snap('a', 30);
+    const d = plan(observed({ snapshots: [s] }), CONFIG, NOW);
+    const start = d.actions[0] as StartExportAction;
+    expect(applyOutcome(d.state, start, 'ok', NOW).inFlight?.confirmed).toBe(true);
+    expect(applyOutcome(d.state, start, 'already-exists', NOW).inFlight?.confirmed).toBe(true);
+    expect(applyOutcome(d.state, start, 'unknown', NOW).inFlight?.confirmed).toBe(false);
+    const refused = applyOutcome(d.state, start, 'refused', NOW);
+    expect([refused.inFlight, refused.exportAttempts.a]).toEqual([undefined, 1]);
+    const throttled = applyOutcome(d.state, start, 'throttled', NOW);
+    expect([throttled.inFlight, throttled.exportAttempts.a]).toEqual([undefined, undefined]);
+  });
+
+  test('state survives a round trip, and unreadable state is replaced by an empty one', () => {
+    const state: GroupState = { ...emptyState(), exportAttempts: { a: 2 }, created: [{ name: 'x', at: NOW.toISOString() }] };
+    expect(parseState(serializeState(state))).toEqual(state);
+    expect(parseState('not json')).toEqual(emptyState());
+    expect(parseState('{"formatVersion":7}')).toEqual(emptyState());
+  });
+});
+
+describe('helpers', () => {
+  test('compact timestamps parse back', () => {
+    expect(parseCompactTimestamp('20261124t101503z')?.toISOString()).toBe('2026-11-24T10:15:03.000Z');
+    expect(parseCompactTimestamp('2026-11-24')).toBeUndefined();
+  });
+  test.each([
+    ['REDIS0010', 10], ['REDIS0011', 11], ['VALKEY080', 80], ['VALKEY081', 81], ['RDB', undefined], ['HELLO1234', undefined],
+  ])('RDB header %s -> %s', (text, version) => {
+    expect(rdbVersionFromHeader(new TextEncoder().encode(text))).toBe(version);
+  });
+});
