@@ -157,6 +157,9 @@ export interface DisasterRecoveryStacks {
 
 /** Adds the example's stacks to an app. */
 export function createDisasterRecoveryApp(app: App): DisasterRecoveryStacks {
+  // The restore stack imports the replica bucket from the DR stack: a strong reference keeps that bucket from being
+  // deleted while a restored cluster still points at it.
+  app.node.setContext('@aws-cdk/core:defaultCrossStackReferences', 'strong');
   const dr = new DisasterRecoveryStorageStack(app, 'CacheBackupDr', {
     env: { account: ACCOUNT, region: DR_REGION },
     description: 'cdk-elasticache-backup example: DR region storage',
