@@ -115,6 +115,20 @@ if (bundle) {
 example.exec('cdk synth --quiet --no-notices --no-version-reporting -o cdk.out');
 example.exec('ts-node -P test/tsconfig.json examples/summarize.ts cdk.out');
 
+// Benchmarks: measurements for BENCHMARKS.md, never run as tests.
+const benchmark = project.addTask('benchmark', {
+  description: 'Run the benchmarks in benchmarks/ and rewrite benchmarks/results/ and BENCHMARKS.md',
+});
+if (bundle) {
+  benchmark.spawn(bundle);
+}
+// The simulation prints its report; the other benchmarks write their own result file.
+benchmark.exec('ts-node -P benchmarks/tsconfig.json benchmarks/simulation.ts > benchmarks/results/simulation.md');
+for (const name of ['synth', 'preflight', 'bundles']) {
+  benchmark.exec(`ts-node -P benchmarks/tsconfig.json benchmarks/${name}.ts`);
+}
+benchmark.exec('ts-node -P benchmarks/tsconfig.json benchmarks/report.ts');
+
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
 
 project.synth();
