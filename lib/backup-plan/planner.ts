@@ -67,6 +67,14 @@ export const DEFAULT_SETTINGS: PlannerSettings = {
   maxDeletionsPerRun: 5,
 };
 
+/**
+ * Whether a snapshot's status says an operation is running on it (`copying`, `exporting`, ...). Whether ElastiCache
+ * shows such a status while a CopySnapshot to S3 runs is not documented: the planner only relies on it once seen.
+ */
+function isBusy(status: string): boolean {
+  return status !== 'available' && status !== 'failed' && status !== 'deleting';
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Observed state
 // ---------------------------------------------------------------------------------------------------------------
@@ -118,6 +126,17 @@ export interface InFlightExport {
   readonly startedAt: string;
   /** False until CopySnapshot returned success (or "already exists"): an unconfirmed export is re-issued under the same name. */
   readonly confirmed: boolean;
+  /**
+   * True once a run after the confirmed CopySnapshot saw the source snapshot in a status other than `available`
+   * (`copying`, `exporting`, ...). Whether ElastiCache shows such a status during an export is not documented; only
+   * when it has been seen does the snapshot returning to `available` mean that the export ended.
+   */
+  readonly sourceBusySeen?: boolean;
+  /**
+   * ISO time of the run that first saw the source back in `available` (after `sourceBusySeen`) while objects were
+   * missing. A later run that still sees them missing declares the export failed (one run of grace for the listing).
+   */
+  readonly sourceIdleSince?: string;
 }
 
 /** A CreateSnapshot call the plan made (write-ahead: recorded before the call). */
@@ -218,6 +237,8 @@ export interface Decision {
   readonly metrics: GroupMetrics;
   /** Human-readable reasons, for the logs. */
   readonly notes: readonly string[];
+  /** A backup was due but not created because the quota (less the retry reserve) was used up. */
+  readonly backupBlockedByQuota?: boolean;
 }
 
 /** How an executed action ended. */
@@ -373,7 +394,13 @@ export function plan(obs: ObservedGroup, config: GroupConfig, now: Date, setting
       notes.push(`export ${inFlight.exportName} complete: committing ${key}`);
       inFlight = undefined; // assuming success; applyOutcome restores it on failure
     } else if (!inFlight.confirmed) {
-      if (!backoff && !exportBackoff) {
+      const source = obs.snapshots.find((s) => s.name === inFlight!.snapshotName);
+      if (source && isBusy(source.status)) {
+        // The source is busy: the CopySnapshot whose answer was lost was most likely accepted. Re-issuing it now could
+        // be refused (InvalidSnapshotStateFault) and spend the attempt; wait for the objects, the status or the timeout.
+        inFlight = { ...inFlight, confirmed: true, sourceBusySeen: true };
+        notes.push(`export ${inFlight.exportName} unconfirmed, but ${inFlight.snapshotName} is ${source.status}: treating it as started`);
+      } else if (!backoff && !exportBackoff) {
         actions.push({
           kind: 'StartExport',
           snapshotName: inFlight.snapshotName,
@@ -384,13 +411,31 @@ export function plan(obs: ObservedGroup, config: GroupConfig, now: Date, setting
         notes.push(`re-issuing unconfirmed export ${inFlight.exportName}`);
       }
     } else {
+      const flight: InFlightExport = inFlight;
       const signalled = obs.exportFailureSignals.some((sig) => sig.time.getTime() >= failedAtStart
-        && (sig.text.includes(inFlight!.exportName) || sig.text.includes(inFlight!.snapshotName)));
+        && (sig.text.includes(flight.exportName) || sig.text.includes(flight.snapshotName)));
       const timedOut = nowMs - failedAtStart > settings.exportTimeoutSeconds * 1000;
-      if (signalled || timedOut) {
+      // Status-based detection, only when a busy status has been seen for this export (see `sourceBusySeen`).
+      const source = obs.snapshots.find((s) => s.name === flight.snapshotName);
+      let next: InFlightExport = flight;
+      let endedWithoutObjects = false;
+      if (source && isBusy(source.status)) {
+        next = { ...flight, sourceBusySeen: true, sourceIdleSince: undefined };
+      } else if (source && source.status === 'available' && flight.sourceBusySeen) {
+        const since = flight.sourceIdleSince === undefined ? undefined : ms(flight.sourceIdleSince);
+        if (since === undefined) {
+          next = { ...flight, sourceIdleSince: now.toISOString() };
+        } else if (nowMs > since) {
+          endedWithoutObjects = true;
+        }
+      }
+      if (signalled || timedOut || endedWithoutObjects) {
         failures++;
-        notes.push(`export ${inFlight.exportName} ${signalled ? 'failed (event)' : 'timed out'}; will retry under a new name`);
+        const why = signalled ? 'failed (event)' : endedWithoutObjects ? 'ended without all its objects (snapshot status)' : 'timed out';
+        notes.push(`export ${flight.exportName} ${why}; will retry under a new name`);
         inFlight = undefined;
+      } else {
+        inFlight = next;
       }
     }
   }
@@ -454,6 +499,7 @@ export function plan(obs: ObservedGroup, config: GroupConfig, now: Date, setting
   // --- 3. create a backup -------------------------------------------------------------------------------------
   const count = manualBackupsInWindow(obs, { ...obs.state, created }, now, settings);
   let counted = count;
+  let blockedByQuota = false;
   const backupEverySeconds = config.intervalSeconds ?? config.fallbackAfterSeconds;
   if (backupEverySeconds !== undefined && !backoff && !createBackoff) {
     const creating = obs.snapshots.some((s) => s.status === 'creating');
@@ -482,6 +528,7 @@ export function plan(obs: ObservedGroup, config: GroupConfig, now: Date, setting
     } else if (recentFailure) {
       notes.push('backup due, but the last backup the plan created failed recently');
     } else if (count + 1 > settings.quotaPerNode) {
+      blockedByQuota = true;
       notes.push(`backup due, but ${count} manual backups in the last 24 h: the quota is ${settings.quotaPerNode} per node`);
     } else if (observedNames.has(name) || created.some((c) => c.name === name)) {
       notes.push(`backup ${name} already requested`);
@@ -544,7 +591,7 @@ export function plan(obs: ObservedGroup, config: GroupConfig, now: Date, setting
     exportBackoffUntil: exportBackoff ? obs.state.exportBackoffUntil : undefined,
     consecutiveThrottles: obs.state.consecutiveThrottles,
   };
-  return { actions, state: compact(state), metrics, notes };
+  return { actions, state: compact(state), metrics, notes, ...(blockedByQuota ? { backupBlockedByQuota: true } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

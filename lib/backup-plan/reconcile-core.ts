@@ -10,7 +10,19 @@ import {
   applyOutcome, Decision, DEFAULT_SETTINGS, ExportFailureSignal, GroupConfig, GroupState, ObjectInfo, ObservedSnapshot,
   OutcomeKind, parseState, plan, PlanAction, PlannerSettings, CommitManifestAction, serializeState,
 } from './planner';
-import { RDB_HEADER_BYTES, rdbVersionFromHeader } from './rdb-header';
+import { parseRdbHeader } from '../restore/rdb';
+
+/** How many bytes of each `.rdb` to fetch with a ranged GET for the manifest: the 9-byte magic carries the version. */
+export const RDB_HEADER_BYTES = 9;
+
+/** The RDB version in an object's first bytes (the restore module's parser), or undefined when they are not an RDB header. */
+export function rdbVersionOf(bytes: Uint8Array): number | undefined {
+  try {
+    return parseRdbHeader(bytes).rdbVersion;
+  } catch {
+    return undefined;
+  }
+}
 
 /** A snapshot as DescribeSnapshots reports it (whether the plan created it is decided here). */
 export type SnapshotDescription = Omit<ObservedSnapshot, 'createdByPlan'>;
@@ -245,7 +257,7 @@ async function commit(io: ReconcileIo, groupId: string, action: CommitManifestAc
   const shards = [];
   for (const o of action.objects) {
     const header = await io.readRange(o.key, RDB_HEADER_BYTES);
-    shards.push({ key: o.key, sizeBytes: o.sizeBytes, rdbVersion: rdbVersionFromHeader(header) });
+    shards.push({ key: o.key, sizeBytes: o.sizeBytes, rdbVersion: rdbVersionOf(header) });
   }
   const x = action.export;
   const manifest: BackupManifest = {

@@ -3,7 +3,7 @@ import {
   applyOutcome, DEFAULT_SETTINGS, emptyState, GroupConfig, GroupState, manualBackupsInWindow, ObservedGroup, ObservedSnapshot, parseCompactTimestamp,
   parseState, plan, serializeState, StartExportAction,
 } from '../../lib/backup-plan/planner';
-import { rdbVersionFromHeader } from '../../lib/backup-plan/rdb-header';
+import { rdbVersionOf } from '../../lib/backup-plan/reconcile-core';
 
 const G = 'orders';
 const NOW = new Date('2026-03-10T12:00:00Z');
@@ -228,6 +228,67 @@ describe('exports', () => {
   });
 });
 
+describe('export failure detected from the snapshot status (when ElastiCache shows one during an export)', () => {
+  const flight = (over: Record<string, unknown> = {}) => ({
+    snapshotName: 'a',
+    snapshotSource: 'manual' as const,
+    snapshotCreateTime: min(100).toISOString(),
+    shardCount: 2,
+    exportName: exportName(G, min(100)),
+    attempt: 1,
+    startedAt: min(20).toISOString(),
+    confirmed: true,
+    ...over,
+  });
+  const stateWith = (inFlight: ReturnType<typeof flight>): GroupState => ({ ...emptyState(), inFlight, exportAttempts: { a: 1 } });
+  const partial = [{ key: `${exportName(G, min(100))}-0001.rdb`, sizeBytes: 10 }];
+
+  test('records that the source snapshot was seen busy after the CopySnapshot call', () => {
+    const d = plan(observed({ snapshots: [snap('a', 100, { status: 'exporting' })], state: stateWith(flight()) }), EXPORT_ONLY, NOW);
+    expect(kinds(d)).toEqual([]);
+    expect(d.state.inFlight?.sourceBusySeen).toBe(true);
+  });
+
+  test('seen busy, back to available with objects missing: one run of grace, then retried under a new name (attempt 2)', () => {
+    const busySeen = flight({ sourceBusySeen: true });
+    const first = plan(observed({ snapshots: [snap('a', 100)], state: stateWith(busySeen), exportObjects: partial }), EXPORT_ONLY, NOW);
+    expect(kinds(first)).toEqual([]);
+    expect(first.state.inFlight?.sourceIdleSince).toBe(NOW.toISOString());
+
+    const later = new Date(NOW.getTime() + 5 * 60_000);
+    const second = plan(observed({ snapshots: [snap('a', 100)], state: first.state, exportObjects: partial }), EXPORT_ONLY, later);
+    expect(second.actions).toEqual([{ kind: 'StartExport', snapshotName: 'a', exportName: `${exportName(G, min(100))}-a2`, attempt: 2, reissue: false }]);
+    expect(second.metrics.failures).toBe(1);
+    expect(second.notes).toContain(`export ${exportName(G, min(100))} ended without all its objects (snapshot status); will retry under a new name`);
+  });
+
+  test('seen busy, back to available, and every object there: committed, not retried', () => {
+    const all = [...partial, { key: `${exportName(G, min(100))}-0002.rdb`, sizeBytes: 20 }];
+    const d = plan(observed({ snapshots: [snap('a', 100, { shardCount: 2 })], state: stateWith(flight({ sourceBusySeen: true, sourceIdleSince: min(5).toISOString() })), exportObjects: all }), EXPORT_ONLY, NOW);
+    expect(kinds(d)).toEqual(['CommitManifest']);
+  });
+
+  test('a busy status again after the grace started resets the grace', () => {
+    const d = plan(observed({ snapshots: [snap('a', 100, { status: 'copying' })], state: stateWith(flight({ sourceBusySeen: true, sourceIdleSince: min(5).toISOString() })) }), EXPORT_ONLY, NOW);
+    expect(kinds(d)).toEqual([]);
+    expect(d.state.inFlight?.sourceIdleSince).toBeUndefined();
+  });
+
+  test('never seen busy (the service may not show a status): available with objects missing waits for the timeout', () => {
+    const waiting = plan(observed({ snapshots: [snap('a', 100)], state: stateWith(flight({ startedAt: min(59).toISOString() })), exportObjects: partial }), EXPORT_ONLY, NOW);
+    expect(kinds(waiting)).toEqual([]);
+    expect(waiting.state.inFlight?.sourceIdleSince).toBeUndefined();
+    const timedOut = plan(observed({ snapshots: [snap('a', 100)], state: stateWith(flight({ startedAt: min(61).toISOString() })), exportObjects: partial }), EXPORT_ONLY, NOW);
+    expect(kinds(timedOut)).toEqual(['StartExport']);
+  });
+
+  test('an unconfirmed export whose source is busy is treated as started, not re-issued', () => {
+    const d = plan(observed({ snapshots: [snap('a', 100, { status: 'exporting' })], state: stateWith(flight({ confirmed: false })) }), EXPORT_ONLY, NOW);
+    expect(kinds(d)).toEqual([]);
+    expect(d.state.inFlight).toMatchObject({ confirmed: true, sourceBusySeen: true });
+  });
+});
+
 describe('pruning', () => {
   const old = snap('orders-plan-old', 25 * 60);
   test('deletes a manual backup the plan created, past retention, whose export is committed', () => {
@@ -307,8 +368,8 @@ describe('helpers', () => {
     expect(parseCompactTimestamp('2026-11-24')).toBeUndefined();
   });
   test.each([
-    ['REDIS0010', 10], ['REDIS0011', 11], ['VALKEY080', 80], ['VALKEY081', 81], ['RDB', undefined], ['HELLO1234', undefined],
+    ['REDIS0010', 10], ['REDIS0011', 11], ['VALKEY080', 80], ['VALKEY081', 81], ['RDB', undefined], ['HELLO1234', undefined], ['VALKEY011', undefined],
   ])('RDB header %s -> %s', (text, version) => {
-    expect(rdbVersionFromHeader(new TextEncoder().encode(text))).toBe(version);
+    expect(rdbVersionOf(new TextEncoder().encode(text))).toBe(version);
   });
 });
