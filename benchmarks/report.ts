@@ -6,12 +6,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-const ORDER = ['simulation.md', 'synth.md', 'preflight.md', 'bundles.md'];
+const ORDER = ['simulation.md', 'simulation-notes.md', 'synth.md', 'preflight.md', 'bundles.md'];
 const resultsDir = path.join(__dirname, 'results');
 const sections = ORDER.filter((name) => fs.existsSync(path.join(resultsDir, name)))
-  .map((name) => fs.readFileSync(path.join(resultsDir, name), 'utf8').trim()
-    // Each result file is a document of its own; in BENCHMARKS.md it becomes a section.
-    .replace(/^# /gm, '## ').replace(/^## (?=.*\n)/, '## '));
+  .map((name) => {
+    const text = fs.readFileSync(path.join(resultsDir, name), 'utf8').trim();
+    // A result file with a '#' title is a document of its own: in BENCHMARKS.md every heading moves one level down.
+    return text.startsWith('# ') ? text.replace(/^(#+) /gm, '#$1 ') : text;
+  });
 
 const header = [
   '# Benchmarks',
