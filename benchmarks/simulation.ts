@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     + 'Whether DescribeSnapshots shows the source snapshot as busy during an export is undocumented: each scenario runs both ways. '
     + 'DR RPO = age of the newest manifest in the replica bucket whose every .rdb has arrived, sampled each minute after the warm-up. '
     + 'Fault-aware bound of a sample = interval (or 24 h + window jitter) + max pipeline + two runs + the cost the plan\'s rules let '
-    + 'each fault that hit the group since the sample\'s newest restorable backup was taken add (see docs/backup-plan.md). '
+    + 'each fault that hit the group since the sample\'s newest restorable backup was taken add (see the README, Backup plan, "With faults: the fault-aware bound"). '
     + 'API calls = calls the reconciler makes for one group in one run (Describe*, S3 list/get/put, Create/Copy/Delete).');
   out.push('');
   const scenarios: Array<[string, number | undefined, boolean]> = [
