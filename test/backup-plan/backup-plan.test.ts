@@ -1,4 +1,7 @@
-import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
@@ -243,7 +246,38 @@ describe('BackupFreshnessMonitor', () => {
     expect(message === '' || /Acknowledge with/.test(message)).toBe(true);
     expect(message).not.toMatch(/Dr\/Freshness\//);
   });
-});
 
-// Keep Stack imported for readers extending these tests with their own stacks.
-void Stack;
+  describe('optional settings are rendered', () => {
+    test('backupWhenAutomaticMissed: false leaves groups without an interval to automatic backups only (no fallback backup)', () => {
+      const { primary, group, plan } = setup();
+      plan.protect(group, { backupWhenAutomaticMissed: false });
+      const config = planConfig(Template.fromStack(primary));
+      expect(config.groups[0].fallbackAfterSeconds).toBeUndefined();
+      expect(config.groups[0].intervalSeconds).toBeUndefined();
+    });
+
+    test('logRetention and logEncryptionKey go to the reconciler log group', () => {
+      const t = twoRegionApp();
+      const key = new kms.Key(t.primary, 'LogKey', { enableKeyRotation: true });
+      new BackupPlan(t.primary, 'Plan', { exportBucket: t.exportBucket, logRetention: logs.RetentionDays.THREE_MONTHS, logEncryptionKey: key });
+      Template.fromStack(t.primary).hasResourceProperties('AWS::Logs::LogGroup', {
+        RetentionInDays: 90,
+        KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LogKey'), 'Arn'] },
+      });
+    });
+
+    test('vpc places the reconciler in the given subnets with its own security group', () => {
+      const t = twoRegionApp();
+      const vpc = new ec2.Vpc(t.primary, 'Vpc', { natGateways: 1, maxAzs: 2 });
+      new BackupPlan(t.primary, 'Plan', { exportBucket: t.exportBucket, vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } });
+      const fns = Object.values(Template.fromStack(t.primary).findResources('AWS::Lambda::Function', {
+        Properties: { Environment: { Variables: { [ENV_PLAN_CONFIG]: Match.anyValue() } } },
+      }));
+      expect(fns).toHaveLength(1);
+      const vpcConfig = fns[0].Properties.VpcConfig;
+      expect(vpcConfig.SubnetIds).toHaveLength(2);
+      expect(JSON.stringify(vpcConfig.SubnetIds)).toMatch(/PrivateSubnet/);
+      expect(vpcConfig.SecurityGroupIds).toHaveLength(1);
+    });
+  });
+});
