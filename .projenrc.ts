@@ -63,7 +63,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   tsconfigDev: { include: ['../examples/**/*.ts', '../benchmarks/**/*.ts'] },
   eslintOptions: { dirs: ['lib'], devdirs: ['test', 'examples', 'benchmarks', 'projenrc', '.projenrc.ts'] },
 
-  gitignore: ['cdk.out/', '/.tmp/'],
+  gitignore: ['cdk.out/', '/.tmp/', '.jsii.tabl.json'],
   githubOptions: { mergify: false },
 });
 

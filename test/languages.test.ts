@@ -24,6 +24,15 @@ describe('jsii target languages', () => {
 
   afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
 
+  // Construct Hub shows every README snippet and @example in each language, translated by jsii-rosetta:
+  // a snippet that does not compile would be shown broken (or not at all).
+  test('every README snippet and docstring example compiles (jsii-rosetta extract --compile --fail)', () => {
+    const rosetta = spawnSync('npx', ['jsii-rosetta', 'extract', '--compile', '--fail'], { cwd: root, encoding: 'utf8', env });
+    const errors = `${rosetta.stdout}\n${rosetta.stderr}`.split('\n').filter((line) => /error TS\d+/.test(line));
+    expect(errors).toEqual([]);
+    expect(rosetta.status).toBe(0);
+  }, 300_000);
+
   const files = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true })
     .flatMap((e) => e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]);
 
