@@ -1,17 +1,13 @@
 import { Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { exampleApp, validationFindings } from './synth-helpers';
+import { addNagPacks } from '../support/nag';
 
 describe('example disaster-recovery app under cdk-nag', () => {
   test('the four packs (AwsSolutions, HIPAA, NIST 800-53 R5, PCI DSS 3.2.1) report zero unacknowledged findings', () => {
     const { app } = exampleApp();
-    Validations.of(app).addPlugins(
-      new AwsSolutionsChecks(app),
-      new HIPAASecurityChecks(app),
-      new NIST80053R5Checks(app),
-      new PCIDSS321Checks(app),
-    );
+    addNagPacks(app);
     let findings = '';
     try {
       app.synth();

@@ -1,10 +1,10 @@
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { ClusterMode } from '../../lib/replication-group/replication-group';
 import { BackupSource } from '../../lib/restore/backup-source';
 import { ReplicationGroupFromBackup } from '../../lib/restore/replication-group-from-backup';
+import { addNagPacks } from '../support/nag';
 
 /** Findings reported for constructs under `paths`, one line each (the report names the construct and the acknowledgement id). */
 function findingsUnder(run: () => void, paths: string[]): string[] {
@@ -19,7 +19,7 @@ function findingsUnder(run: () => void, paths: string[]): string[] {
 describe('cdk-nag packs on a restore', () => {
   test('the preflight provider and custom resources raise no unacknowledged findings in the four packs', () => {
     const app = new App();
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new HIPAASecurityChecks(app), new NIST80053R5Checks(app), new PCIDSS321Checks(app));
+    addNagPacks(app);
     const stack = new Stack(app, 'Restore', { env: { account: '111111111111', region: 'us-west-2' } });
     const vpc = new ec2.Vpc(stack, 'Vpc');
     const bucket = s3.Bucket.fromBucketName(stack, 'Replica', 'replica-bucket');

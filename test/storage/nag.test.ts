@@ -4,10 +4,10 @@ import * as path from 'path';
 import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { twoRegionApp } from './fixtures';
 import { BackupExportBucket } from '../../lib/storage/export-bucket';
+import { addNagPacks } from '../support/nag';
 
 interface Violation {
   readonly rule: string;
@@ -18,8 +18,7 @@ interface Violation {
 function nagFindings(build: (app: App) => void): Violation[] {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-nag-'));
   const app = new App({ outdir });
-  Validations.of(app).addPlugins(
-    new AwsSolutionsChecks(app), new HIPAASecurityChecks(app), new NIST80053R5Checks(app), new PCIDSS321Checks(app));
+  addNagPacks(app);
   build(app);
   try {
     app.synth();
