@@ -13,7 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { BucketLocationConstraint, CreateBucketCommand, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { exportObjectKey, manifestKey, serializeManifest } from '../lib/backup-plan/manifest';
+import { exportObjectKey, manifestKey, serializeManifest } from '../lib/manifest/manifest';
 import { createHandler } from '../lib/restore/preflight.lambda';
 import { MotoS3 } from '../test/support/moto';
 

@@ -7,7 +7,7 @@
  * up to 15 min (S3 RTC), a reconcile tick every 5 min, events best effort.
  */
 import { PLAN_TAG_KEY, stateKey } from '../lib/backup-plan/constants';
-import { manifestKey, parseManifest } from '../lib/backup-plan/manifest';
+import { manifestKey, parseManifest } from '../lib/manifest/manifest';
 import { DEFAULT_SETTINGS, GroupConfig, MANUAL_BACKUPS_PER_NODE_PER_DAY, ObjectInfo, parseState, PlannerSettings } from '../lib/backup-plan/planner';
 import { GroupDescription, reconcileGroup, ReconcileIo, SnapshotDescription } from '../lib/backup-plan/reconcile-core';
 

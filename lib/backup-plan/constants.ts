@@ -2,7 +2,7 @@
  * Names shared by the BackupPlan construct, the reconciler handler and the freshness monitor.
  * Not part of the jsii API.
  */
-import { compactTimestamp } from './manifest';
+import { compactTimestamp } from '../manifest/manifest';
 
 /** CloudWatch namespace of every metric the plan publishes. */
 export const METRIC_NAMESPACE = 'ElastiCacheBackup';

@@ -6,7 +6,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { ENV_FRESHNESS_CONFIG, GROUP_DIMENSION, METRIC_NAMESPACE, METRIC_REPLICA_BACKUP_AGE } from './constants';
-import { compactTimestamp, manifestPrefix, parseManifest } from './manifest';
+import { compactTimestamp, manifestPrefix, parseManifest } from '../manifest/manifest';
 
 export interface FreshnessConfig {
   readonly bucketName: string;

@@ -8,7 +8,7 @@
  * Not part of the jsii API (not exported from index.ts).
  */
 import { planSnapshotName } from './constants';
-import { compactTimestamp, exportName as makeExportName, manifestKey, shardNumberOf, SnapshotSource } from './manifest';
+import { compactTimestamp, exportName as makeExportName, manifestKey, shardNumberOf, SnapshotSource } from '../manifest/manifest';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

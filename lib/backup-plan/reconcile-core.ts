@@ -5,12 +5,12 @@
  * the exact code the Lambda runs, minus the clients. Not part of the jsii API.
  */
 import { PLAN_TAG_KEY, stateKey } from './constants';
-import { BackupManifest, compactTimestamp, MANIFEST_FORMAT_VERSION, manifestPrefix, serializeManifest } from './manifest';
+import { BackupManifest, compactTimestamp, manifestPrefix, serializeManifest } from '../manifest/manifest';
 import {
   applyOutcome, Decision, DEFAULT_SETTINGS, ExportFailureSignal, GroupConfig, GroupState, ObjectInfo, ObservedSnapshot,
   OutcomeKind, parseState, plan, PlanAction, PlannerSettings, CommitManifestAction, serializeState,
 } from './planner';
-import { parseRdbHeader } from '../restore/rdb';
+import { parseRdbHeader } from '../rdb/header';
 
 /** How many bytes of each `.rdb` to fetch with a ranged GET for the manifest: the 9-byte magic carries the version. */
 export const RDB_HEADER_BYTES = 9;
@@ -261,7 +261,7 @@ async function commit(io: ReconcileIo, groupId: string, action: CommitManifestAc
   }
   const x = action.export;
   const manifest: BackupManifest = {
-    formatVersion: MANIFEST_FORMAT_VERSION,
+    formatVersion: 1, // unverified until the verifier is wired in
     replicationGroupId: groupId,
     region: io.region,
     bucket: io.bucketName,

@@ -9,8 +9,8 @@
 import { elastiCacheSnapshotPrincipal, evaluateSeedAccess, PolicyParseError, seedReadStatement } from './bucket-policy';
 import { isDataTiering, nodeMemoryGiB } from './node-memory';
 import type { PreflightRequest } from './preflight-properties';
-import { checkRdbCompatibility, RdbHeader } from './rdb';
-import type { BackupManifest } from '../backup-plan/manifest';
+import { checkRdbCompatibility, RdbHeader } from '../rdb/header';
+import type { BackupManifest } from '../manifest/manifest';
 
 /** An S3 object named by a seed ARN. */
 export interface S3ObjectRef {

@@ -51,8 +51,8 @@ import {
   PreflightRequest,
   sameSource,
 } from './preflight-properties';
-import { parseRdbHeader, RdbParseError } from './rdb';
-import { manifestPrefix, ManifestError, parseManifest } from '../backup-plan/manifest';
+import { parseRdbHeader, RdbParseError } from '../rdb/header';
+import { manifestPrefix, ManifestError, parseManifest } from '../manifest/manifest';
 
 /** Bytes read from the start of each `.rdb` (the header and its aux fields fit easily). */
 export const HEADER_BYTES = 256;
@@ -200,7 +200,7 @@ export async function runPreflight(deps: PreflightDependencies, request: Preflig
 }
 
 interface ResolvedExport extends Findings {
-  readonly chosen?: { readonly key: string; readonly manifest: import('../backup-plan/manifest').BackupManifest };
+  readonly chosen?: { readonly key: string; readonly manifest: import('../manifest/manifest').BackupManifest };
   readonly refs: S3ObjectRef[];
   readonly heads: Map<string, HeadObservation>;
 }

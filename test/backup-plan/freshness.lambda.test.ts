@@ -4,7 +4,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { measureFreshness, publish, S3FreshnessIo } from '../../lib/backup-plan/freshness.lambda';
-import { BackupManifest, manifestKey, serializeManifest } from '../../lib/backup-plan/manifest';
+import { BackupManifest, manifestKey, serializeManifest } from '../../lib/manifest/manifest';
 import { MotoS3 } from '../support/moto';
 import { describeWithTool } from '../support/tools';
 

@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { manifestKey } from '../../lib/backup-plan/manifest';
+import { manifestKey } from '../../lib/manifest/manifest';
 import {
   applyOutcome, DEFAULT_SETTINGS, emptyState, GroupConfig, GroupState, InFlightExport, manualBackupsInWindow, ObservedGroup, ObservedSnapshot,
   OutcomeKind, plan,

@@ -1,4 +1,4 @@
-import { exportName, manifestKey } from '../../lib/backup-plan/manifest';
+import { exportName, manifestKey } from '../../lib/manifest/manifest';
 import {
   applyOutcome, DEFAULT_SETTINGS, emptyState, GroupConfig, GroupState, manualBackupsInWindow, ObservedGroup, ObservedSnapshot, parseCompactTimestamp,
   parseState, plan, serializeState, StartExportAction,

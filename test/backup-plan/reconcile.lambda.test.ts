@@ -9,7 +9,7 @@ import {
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { PLAN_TAG_KEY, stateKey } from '../../lib/backup-plan/constants';
-import { exportName, manifestKey, parseManifest } from '../../lib/backup-plan/manifest';
+import { exportName, manifestKey, parseManifest } from '../../lib/manifest/manifest';
 import { parseState } from '../../lib/backup-plan/planner';
 import { AwsReconcileIo, groupsForEvent, PlanConfig, runPlan, signalsForEvent } from '../../lib/backup-plan/reconcile.lambda';
 import { MotoS3 } from '../support/moto';

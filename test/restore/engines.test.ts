@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadRdb, serverVersion } from './engine-server';
 import { CacheEngine } from '../../lib/engine';
-import { checkRdbCompatibility, parseRdbHeader } from '../../lib/restore/rdb';
+import { checkRdbCompatibility, parseRdbHeader } from '../../lib/rdb/header';
 import { describeWithTool } from '../support/tools';
 
 /**

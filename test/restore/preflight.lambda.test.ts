@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BucketLocationConstraint, CreateBucketCommand, PutBucketPolicyCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { BackupManifest, exportObjectKey, manifestKey, serializeManifest } from '../../lib/backup-plan/manifest';
+import { BackupManifest, exportObjectKey, manifestKey, serializeManifest } from '../../lib/manifest/manifest';
 import { createHandler, PreflightResponse } from '../../lib/restore/preflight.lambda';
 import { MotoS3 } from '../support/moto';
 

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as fc from 'fast-check';
 import { CacheEngine } from '../../lib/engine';
-import { checkRdbCompatibility, parseRdbHeader, RdbParseError } from '../../lib/restore/rdb';
+import { checkRdbCompatibility, parseRdbHeader, RdbParseError } from '../../lib/rdb/header';
 
 const fixtures = path.join(__dirname, '..', 'fixtures', 'rdb');
 const ascii = (text: string) => Uint8Array.from(Buffer.from(text, 'latin1'));

@@ -1,13 +1,20 @@
 /**
- * The export manifest, format version 1: the commit marker of an export in S3.
+ * The export manifest: the commit marker of an export in S3.
  *
  * A backup exists in S3 only once its manifest exists. The backup plan writes it last, after every shard's
- * `.rdb` object is present; restore reads it (and still checks every object, since replication can deliver
- * the manifest before an `.rdb`). Pure code shared by the reconciler and the restore preflight: no I/O here,
- * and nothing here is part of the jsii API.
+ * `.rdb` object was streamed and verified (format version 2); restore, pruning and the DR freshness monitor read it
+ * and check the objects against it (replication can deliver the manifest before an `.rdb`, and objects can be
+ * deleted or overwritten after the commit). Pure code shared by the reconciler, the restore preflight, the freshness
+ * monitor and the restore drill: no I/O here, and nothing here is part of the jsii API.
+ *
+ * Layering: `lib/rdb` < `lib/manifest` < `lib/backup-plan`, `lib/restore`, `lib/drill`.
  */
+import type { RdbChecksumStatus, RdbDatabaseCount, RdbExpiryBucket } from '../rdb/types';
 
-export const MANIFEST_FORMAT_VERSION = 1;
+/** The format version this library writes. */
+export const MANIFEST_FORMAT_VERSION = 2;
+/** Format versions this library reads (version 1 manifests carry no verification: they read as unverified). */
+export const READABLE_MANIFEST_FORMAT_VERSIONS: readonly number[] = [1, 2];
 
 /** All manifests live under this prefix; one folder per replication group. */
 export const MANIFEST_ROOT = 'manifests/';
@@ -24,10 +31,37 @@ export interface ManifestShard {
   readonly sizeBytes: number;
   /** RDB format version read from the object's header, when it was read. */
   readonly rdbVersion?: number;
+  /** v2: the S3 version of the object that was verified (the export bucket is versioned). */
+  readonly versionId?: string;
+  /** v2: the object's ETag (quoted, as S3 returns it) when it was verified. */
+  readonly etag?: string;
+  /**
+   * v2: `full` when every byte was walked and the CRC-64 trailer checked; `partial` when the shard was larger than the
+   * verifier can stream in its time budget, and only size, header, EOF opcode and trailer were checked.
+   */
+  readonly verification?: 'full' | 'partial';
+  /** v2: the trailer's check (`ok`, `disabled` for a zero trailer, `absent` before RDB 5). */
+  readonly checksum?: RdbChecksumStatus;
+  /** v2: the CRC-64 in the trailer, 16 lowercase hex digits. */
+  readonly crc64?: string;
+  /** v2 with `full` verification: keys per database. */
+  readonly databases?: readonly RdbDatabaseCount[];
+  /** v2 with `full` verification: all keys of the shard. */
+  readonly keys?: number;
+  /** v2 with `full` verification: keys with an expire time. */
+  readonly keysWithExpiry?: number;
+  /** v2 with `full` verification: when the keys with an expiry expire (coarse buckets, epoch ms). */
+  readonly expiryHistogram?: readonly RdbExpiryBucket[];
+  /** v2: the engine and version that wrote the file (aux fields). */
+  readonly writerEngine?: 'redis' | 'valkey';
+  readonly writerVersion?: string;
+  /** v2: ISO-8601 time the verifier finished. */
+  readonly verifiedAt?: string;
 }
 
 export interface BackupManifest {
-  readonly formatVersion: typeof MANIFEST_FORMAT_VERSION;
+  /** 1 (legacy, unverified) or 2. */
+  readonly formatVersion: number;
   readonly replicationGroupId: string;
   readonly region: string;
   readonly bucket: string;
@@ -129,9 +163,9 @@ export function parseManifest(text: string, where: string): BackupManifest {
     throw new ManifestError(`manifest ${where} must be a JSON object`);
   }
   const m = raw as Record<string, unknown>;
-  if (m.formatVersion !== MANIFEST_FORMAT_VERSION) {
+  if (typeof m.formatVersion !== 'number' || !READABLE_MANIFEST_FORMAT_VERSIONS.includes(m.formatVersion)) {
     throw new ManifestError(
-      `manifest ${where} has formatVersion ${JSON.stringify(m.formatVersion)}; this version of cdk-elasticache-backup reads formatVersion ${MANIFEST_FORMAT_VERSION} only`,
+      `manifest ${where} has formatVersion ${JSON.stringify(m.formatVersion)}; this version of cdk-elasticache-backup reads formatVersion ${READABLE_MANIFEST_FORMAT_VERSIONS.join(' and ')}`,
     );
   }
   for (const field of ['replicationGroupId', 'region', 'bucket', 'snapshotName', 'snapshotCreateTime', 'exportName', 'exportTime', 'engine', 'engineVersion', 'nodeType']) {
