@@ -24,6 +24,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   testdir: 'test',
   entrypoint: 'build/index.js',
   entrypointTypes: 'build/index.d.ts',
+  // The operator's command (`npx cdk-elasticache-backup verify ...`): a JS shim that loads build/cli/main.js.
+  bin: { 'cdk-elasticache-backup': 'bin/cdk-elasticache-backup' },
 
   publishToPypi: { distName: 'cdk-elasticache-backup', module: 'cdk_elasticache_backup' },
   publishToMaven: {
@@ -48,6 +50,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-elasticache@^3',
     '@aws-sdk/client-s3@^3',
     '@aws-sdk/client-cloudwatch@^3',
+    // The self-test invokes the reconciler; the service probe assumes roles and reads SQS queues. The Lambda Node.js
+    // runtime provides all three; they are needed here for types and mocks.
+    '@aws-sdk/client-lambda@^3',
+    '@aws-sdk/client-sts@^3',
+    '@aws-sdk/client-sqs@^3',
     '@aws-lambda-powertools/logger@^2',
     '@aws-lambda-powertools/metrics@^2',
     '@types/aws-lambda@^8',
@@ -120,7 +127,7 @@ if (bundle) {
 }
 // The simulation prints its report; the other benchmarks write their own result file.
 benchmark.exec('ts-node -P benchmarks/tsconfig.json benchmarks/simulation.ts > benchmarks/results/simulation.md');
-for (const name of ['synth', 'preflight', 'bundles']) {
+for (const name of ['synth', 'preflight', 'bundles', 'rdb-verify']) {
   benchmark.exec(`ts-node -P benchmarks/tsconfig.json benchmarks/${name}.ts`);
 }
 benchmark.exec('ts-node -P benchmarks/tsconfig.json benchmarks/report.ts');

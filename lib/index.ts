@@ -7,4 +7,5 @@ export * from './storage/replica-bucket';
 export * from './restore/backup-source';
 export * from './restore/replication-group-from-backup';
 export * from './backup-plan/backup-plan';
+export * from './backup-plan/self-test-mode';
 export * from './backup-plan/freshness-monitor';

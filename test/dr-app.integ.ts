@@ -4,6 +4,10 @@ import { App } from 'aws-cdk-lib';
 import { createDisasterRecoveryApp } from '../examples/dr-app-stacks';
 
 // No stack traces in the metadata: the snapshot must be identical in every checkout directory.
-const app = new App({ context: { 'aws:cdk:disable-creation-stack-traces': true, 'aws:cdk:disable-stack-trace': true } });
+// performanceReporting off: a slow synth would otherwise write performance-counters.json and break the snapshot diff.
+const app = new App({
+  context: { 'aws:cdk:disable-creation-stack-traces': true, 'aws:cdk:disable-stack-trace': true },
+  performanceReporting: false,
+});
 createDisasterRecoveryApp(app);
 app.synth();

@@ -1,6 +1,5 @@
-import { ArnFormat, Duration, Lazy, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Lazy, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -12,11 +11,20 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IConstruct } from 'constructs';
 import {
-  ENV_EXPORT_BUCKET, ENV_PLAN_CONFIG, GROUP_DIMENSION, METRIC_BACKUP_AGE, METRIC_EXPORT_AGE, METRIC_EXPORTS_IN_FLIGHT, METRIC_FAILURES,
-  METRIC_NAMESPACE, PLAN_TAG_KEY,
+  ENV_EXPORT_BUCKET, ENV_PLAN_CONFIG, GROUP_DIMENSION, METRIC_BACKUP_AGE, METRIC_CIRCUIT_OPEN, METRIC_EXPORT_AGE, METRIC_EXPORTS_IN_FLIGHT,
+  METRIC_FAILURES, METRIC_NAMESPACE, METRIC_UNEXPORTED_BACKUPS,
 } from './constants';
-import { GroupConfig, MIN_INTERVAL_MINUTES } from './planner';
+import { defaultExportTimeoutSeconds, UNKNOWN_NODE_EXPORT_TIMEOUT_SECONDS } from './export-timeout';
+import { ExportVerifier } from './export-verifier';
+import { defineGroupAlarms, definePlanAlarms, FAILURES_PERIOD } from './plan-alarms';
+import { acknowledgeCompliance } from './plan-compliance';
+import { grantGroupSnapshots } from './plan-grants';
+import { defineNotificationTopic, subscribeReconciler, useTopicFor } from './plan-notifications';
+import { checkBucketOutlivesBackups, groupConfigOf, refuseDataTiering, requireSameRegion, validatePlanProps } from './plan-validation';
+import { GroupConfig } from './planner';
 import { ReconcileFunction } from './reconcile-function';
+import { PlanSelfTest } from './self-test';
+import { SelfTest } from './self-test-mode';
 import { describeValue, ValidationError } from '../private/errors';
 import { IReplicationGroup } from '../replication-group/replication-group';
 import { BackupExportBucket } from '../storage/export-bucket';
@@ -95,12 +103,33 @@ export interface BackupPlanProps {
   readonly reconcileInterval?: Duration;
 
   /**
-   * An export without all its objects after this long is treated as failed and retried under a new name.
-   * Between 10 minutes and 12 hours.
+   * An export without all its objects after this long is treated as failed and retried under a new name (never while
+   * its source backup is still seen busy, and a later attempt still commits an earlier one that completes).
+   * Between 10 minutes and 12 hours. Applies to every group of the plan.
    *
-   * @default Duration.hours(1)
+   * @default - per group, from its node type's memory: 30 minutes + 10 minutes per GiB, at most 12 hours
+   * (cache.r7g.large, 13.07 GiB: 161 minutes); 2 hours when the node type is unknown (an imported group without
+   * `nodeType`, or a type the library's memory table does not list)
    */
   readonly exportTimeout?: Duration;
+
+  /**
+   * The SNS topic ElastiCache publishes the protected groups' events to (`NotificationTopicArn`); the reconciler is
+   * subscribed to it and runs when a backup completes or fails. `protect()` sets it on groups defined with this
+   * library's `ReplicationGroup` that have no topic; set it yourself on imported groups (see the README).
+   *
+   * @default - a topic is defined (TLS only; not encrypted with a KMS key, so that ElastiCache can publish to it:
+   * the messages carry only event names and cluster ids)
+   */
+  readonly notificationTopic?: sns.ITopic;
+
+  /**
+   * The deploy-time self-test: a custom resource that fails the deployment, with a message saying what to change,
+   * when the plan cannot work in this account.
+   *
+   * @default SelfTest.QUICK
+   */
+  readonly selfTest?: SelfTest;
 
   /**
    * Topic for the plan's alarms.
@@ -144,9 +173,6 @@ interface Protected {
   readonly label: string;
 }
 
-const ACK_REASON_SNAPSHOTS = 'ElastiCache snapshot names are chosen at run time (the plan\'s backups are <group>-plan-<time>, '
-  + 'exports <group>-<time>, automatic backups automatic.<member>-<time>); the wildcard is scoped to this replication group\'s names';
-
 /**
  * Backs up and exports ElastiCache replication groups on a schedule, prunes old manual backups, and reports RPO metrics
  * and alarms.
@@ -155,7 +181,9 @@ const ACK_REASON_SNAPSHOTS = 'ElastiCache snapshot names are chosen at run time 
  * observes every group (backups, manifests in the export bucket) and converges it: takes a backup when `interval` has
  * passed (within the quota of 20 manual backups per node per 24 hours), exports the newest backup to the export bucket
  * (`CopySnapshot` with a unique target name, at most one export per group at a time), writes the manifest once every
- * shard's `.rdb` exists, and deletes manual backups the plan created once they are past retention and exported.
+ * shard's `.rdb` exists and is verified, and deletes manual backups the plan created once they are past retention and
+ * exported. It runs on a schedule, on the groups' SNS notifications and on EventBridge events; a deploy-time
+ * self-test (`selfTest`) proves at the first deployment that it can work in the account.
  *
  * @example
  * declare const bucket: BackupExportBucket;
@@ -166,21 +194,30 @@ const ACK_REASON_SNAPSHOTS = 'ElastiCache snapshot names are chosen at run time 
 export class BackupPlan extends Construct {
   /** The reconciler function. */
   public readonly reconciler: lambda.IFunction;
+  /** The export verifier function: streams each exported `.rdb` and checks it before the manifest commits it. */
+  public readonly exportVerifier: lambda.IFunction;
   /** The topic the plan's alarms notify. */
   public readonly alarmTopic: sns.ITopic;
+  /** The topic ElastiCache publishes the protected groups' events to; the reconciler is subscribed to it. */
+  public readonly notificationTopic: sns.ITopic;
   /** The id the plan tags its backups with (`cdk-elasticache-backup:plan`). */
   public readonly planId: string;
   /** Alarm on reconciler errors. */
   public readonly errorsAlarm: cloudwatch.Alarm;
+  /** The self-test custom resource, unless `selfTest` is `SelfTest.OFF`. */
+  public readonly selfTestResource?: Construct;
 
   private readonly protectedGroups: Protected[] = [];
   private readonly fn: ReconcileFunction;
+  private readonly exportBucket: BackupExportBucket;
+  private readonly exportTimeout?: Duration;
 
   constructor(scope: Construct, id: string, props: BackupPlanProps) {
     super(scope, id);
     const reconcileInterval = props.reconcileInterval ?? Duration.minutes(5);
-    const exportTimeout = props.exportTimeout ?? Duration.hours(1);
-    this.validatePlanProps(reconcileInterval, exportTimeout);
+    validatePlanProps(this, reconcileInterval, props.exportTimeout);
+    this.exportBucket = props.exportBucket;
+    this.exportTimeout = props.exportTimeout;
 
     this.planId = Names.uniqueResourceName(this, { maxLength: 128 });
 
@@ -209,7 +246,7 @@ export class BackupPlan extends Construct {
         [ENV_PLAN_CONFIG]: Lazy.string({
           produce: () => Stack.of(this).toJsonString({
             planId: this.planId,
-            exportTimeoutSeconds: exportTimeout.toSeconds(),
+            exportTimeoutSeconds: this.planExportTimeoutSeconds(),
             groups: this.protectedGroups.map((p) => p.config),
           }),
         }),
@@ -220,70 +257,50 @@ export class BackupPlan extends Construct {
     props.exportBucket.grantExport(this.fn);
     props.exportBucket.grantRead(this.fn);
 
-    // DescribeSnapshots and DescribeReplicationGroups are list/describe calls that the reconciler makes with filters
-    // (ReplicationGroupId); they are granted on '*' as in AWS's own export policy, since a resource-scoped grant would
-    // not cover the listing.
+    // DescribeSnapshots, DescribeReplicationGroups and DescribeCacheClusters are list/describe calls that the reconciler
+    // (and the self-test, which runs with its role) makes with filters; they are granted on '*' as in AWS's own export
+    // policy, since a resource-scoped grant would not cover the listing.
     this.fn.addToRolePolicy(new iam.PolicyStatement({
       sid: 'DescribeBackups',
-      actions: ['elasticache:DescribeSnapshots', 'elasticache:DescribeReplicationGroups'],
+      actions: ['elasticache:DescribeSnapshots', 'elasticache:DescribeReplicationGroups', 'elasticache:DescribeCacheClusters'],
       resources: ['*'],
     }));
     Validations.of(this.fn).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'elasticache:DescribeSnapshots and elasticache:DescribeReplicationGroups are list calls made with a ReplicationGroupId filter; '
-        + 'granted on * as in AWS\'s documented export policy',
+      reason: 'elasticache:DescribeSnapshots, DescribeReplicationGroups and DescribeCacheClusters are list calls made with a '
+        + 'ReplicationGroupId or CacheClusterId filter; granted on * as in AWS\'s documented export policy',
     });
 
-    // Schedule and events: all invoke the same function.
-    const target = new targets.LambdaFunction(this.fn, { retryAttempts: 2, maxEventAge: Duration.hours(1) });
-    new events.Rule(this, 'Schedule', {
-      description: 'cdk-elasticache-backup: reconcile the backup plan',
-      schedule: events.Schedule.rate(reconcileInterval),
-      targets: [target],
-    });
-    new events.Rule(this, 'SnapshotEvents', {
-      description: 'cdk-elasticache-backup: ElastiCache snapshot events wake the backup plan',
-      eventPattern: {
-        source: ['aws.elasticache'],
-        detailType: ['Snapshot Created', 'Snapshot Creation Failed', 'Snapshot Export Failed'],
-      },
-      targets: [target],
-    });
-    new events.Rule(this, 'ExportObjectEvents', {
-      description: 'cdk-elasticache-backup: an exported .rdb arrived: commit its manifest',
-      eventPattern: {
-        source: ['aws.s3'],
-        detailType: ['Object Created'],
-        detail: {
-          bucket: { name: [props.exportBucket.bucket.bucketName] },
-          object: { key: [{ suffix: '.rdb' }] },
-        },
-      },
-      targets: [target],
-    });
+    // --- Export verifier (H3): every exported shard is streamed and verified before the manifest commits it. The
+    // reconciler writes a request object under state/<group>/verify-requests/ (its S3 event invokes the verifier);
+    // the verifier writes its result under state/<group>/verifications/ (its S3 event wakes the reconciler).
+    this.exportVerifier = new ExportVerifier(this, 'ExportVerifier', {
+      exportBucket: props.exportBucket,
+      reconciler: this.fn,
+      deadLetterQueue,
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      logEncryptionKey: props.logEncryptionKey,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+    }).function;
+    // --- end of the export verifier
 
-    // Alarms.
+    // Schedule, events and notifications: all invoke the same function.
+    const rules = this.defineRules(reconcileInterval, props.exportBucket);
+    // Node-based groups publish their backup events to SNS (EventBridge is documented for serverless caches only).
+    this.notificationTopic = props.notificationTopic ?? defineNotificationTopic(this);
+    const subscription = subscribeReconciler(this.notificationTopic, this.fn);
+
     this.alarmTopic = props.alarmTopic ?? this.defineTopic();
-    const action = new cwActions.SnsAction(this.alarmTopic);
-    this.errorsAlarm = new cloudwatch.Alarm(this, 'ReconcilerErrors', {
-      alarmDescription: 'cdk-elasticache-backup: the backup plan reconciler failed',
-      metric: this.fn.metricErrors({ period: Duration.minutes(15), statistic: 'Sum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.errorsAlarm.addAlarmAction(action);
-    const dlqAlarm = new cloudwatch.Alarm(this, 'DeadLetters', {
-      alarmDescription: 'cdk-elasticache-backup: reconciler invocations failed and were dead-lettered',
-      metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(15), statistic: 'Maximum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    dlqAlarm.addAlarmAction(action);
+    this.errorsAlarm = definePlanAlarms(this, this.alarmTopic,
+      this.fn.metricErrors({ period: Duration.minutes(15), statistic: 'Sum' }),
+      deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(15), statistic: 'Maximum' }));
     acknowledgeCompliance(this.fn, deadLetterQueue, { inVpc: !!props.vpc, logsEncrypted: !!props.logEncryptionKey, logGroup });
+
+    const selfTest = props.selfTest ?? SelfTest.QUICK;
+    if (selfTest !== SelfTest.OFF) {
+      this.selfTestResource = this.defineSelfTest(selfTest, props.exportBucket, logGroup, [subscription, ...rules]);
+    }
 
     for (const g of props.groups ?? []) {
       this.protect(g.replicationGroup, g);
@@ -293,16 +310,43 @@ export class BackupPlan extends Construct {
   /**
    * Protects a replication group with this plan.
    *
+   * Refuses (synth error) a group with a data tiering node type (`cache.r6gd.*`: ElastiCache cannot export its
+   * backups), a group of another region, and a `manualBackupRetention` that the export bucket's lifecycle does not
+   * outlast by a day. Sets the plan's `notificationTopic` on a `ReplicationGroup` of this library that has none.
+   *
    * @param group the replication group (defined in this app or imported)
    * @param options how to protect it
    */
   public protect(group: IReplicationGroup, options: ProtectionOptions = {}): void {
     const id = group.replicationGroupId;
     const label = Token.isUnresolved(id) ? group.node.path : id;
-    const config = this.validateProtection(group, label, options);
+    for (const p of this.protectedGroups) {
+      if (p.group === group || (!Token.isUnresolved(id) && p.group.replicationGroupId === id)) {
+        throw new ValidationError(this, `replication group ${describeValue(label)} is already protected by this plan; protect each group once`);
+      }
+    }
+    requireSameRegion(this, label, group);
+    refuseDataTiering(this, label, group.nodeType);
+    const base = groupConfigOf(this, group, label, options);
+    checkBucketOutlivesBackups(this, label, this.exportBucket, base.retentionSeconds);
+    const config: GroupConfig = {
+      ...base,
+      exportTimeoutSeconds: this.exportTimeout?.toSeconds()
+        ?? (group.nodeType && !Token.isUnresolved(group.nodeType)
+          ? defaultExportTimeoutSeconds(group.nodeType)
+          : UNKNOWN_NODE_EXPORT_TIMEOUT_SECONDS),
+    };
     this.protectedGroups.push({ group, config, label });
-    this.grantFor(group);
-    this.alarmsFor(group, label, config);
+    grantGroupSnapshots(this.fn, group, this.planId);
+    useTopicFor(this, group, this.notificationTopic, label);
+    if (this.selfTestResource && Stack.of(group) === Stack.of(this)) {
+      this.selfTestResource.node.addDependency(group);
+    }
+    defineGroupAlarms(new Construct(this, `Alarms${this.protectedGroups.length}`), this.alarmTopic, label, config, {
+      exportAge: this.metricExportAge(id),
+      failures: this.metricFailures(id, { period: FAILURES_PERIOD }),
+      circuitOpen: this.metricCircuitOpen(id),
+    });
   }
 
   /**
@@ -342,6 +386,25 @@ export class BackupPlan extends Construct {
     return this.metric(METRIC_FAILURES, replicationGroupId, { statistic: 'Sum', ...options });
   }
 
+  /**
+   * Backups the plan created for a group and could not export.
+   *
+   * @default - statistic Maximum, period 5 minutes
+   */
+  public metricUnexportedBackups(replicationGroupId: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.metric(METRIC_UNEXPORTED_BACKUPS, replicationGroupId, { statistic: 'Maximum', ...options });
+  }
+
+  /**
+   * 1 while the plan's circuit breaker has stopped taking backups of a group (too many backups it could not export),
+   * else 0. The reconciler's log says why (field `circuitReason`).
+   *
+   * @default - statistic Maximum, period 5 minutes
+   */
+  public metricCircuitOpen(replicationGroupId: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.metric(METRIC_CIRCUIT_OPEN, replicationGroupId, { statistic: 'Maximum', ...options });
+  }
+
   private metric(name: string, replicationGroupId: string, options: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: METRIC_NAMESPACE,
@@ -352,195 +415,74 @@ export class BackupPlan extends Construct {
     });
   }
 
+  /** The schedule and the EventBridge rules that invoke the reconciler. */
+  private defineRules(reconcileInterval: Duration, exportBucket: BackupExportBucket): events.Rule[] {
+    const target = new targets.LambdaFunction(this.fn, { retryAttempts: 2, maxEventAge: Duration.hours(1) });
+    return [
+      new events.Rule(this, 'Schedule', {
+        description: 'cdk-elasticache-backup: reconcile the backup plan',
+        schedule: events.Schedule.rate(reconcileInterval),
+        targets: [target],
+      }),
+      new events.Rule(this, 'SnapshotEvents', {
+        description: 'cdk-elasticache-backup: ElastiCache snapshot events wake the backup plan',
+        eventPattern: {
+          source: ['aws.elasticache'],
+          detailType: ['Snapshot Created', 'Snapshot Creation Failed', 'Snapshot Export Failed'],
+        },
+        targets: [target],
+      }),
+      new events.Rule(this, 'ExportObjectEvents', {
+        description: 'cdk-elasticache-backup: an exported .rdb arrived: commit its manifest',
+        eventPattern: {
+          source: ['aws.s3'],
+          detailType: ['Object Created'],
+          detail: {
+            bucket: { name: [exportBucket.bucket.bucketName] },
+            object: { key: [{ suffix: '.rdb' }] },
+          },
+        },
+        targets: [target],
+      }),
+    ];
+  }
+
+  /** The deploy-time self-test, run after everything the plan needs: the role's policy, its triggers, the bucket's policy. */
+  private defineSelfTest(
+    mode: SelfTest.QUICK | SelfTest.FULL, exportBucket: BackupExportBucket, logGroup: logs.ILogGroup, triggers: IConstruct[],
+  ): PlanSelfTest {
+    const test = new PlanSelfTest(this, 'SelfTest', {
+      mode,
+      reconciler: this.fn,
+      bucketName: exportBucket.bucketName,
+      bucketArn: exportBucket.bucketArn,
+      planId: this.planId,
+      notificationTopicArn: this.notificationTopic.topicArn,
+      groupIds: () => this.protectedGroups.map((p) => p.config.replicationGroupId),
+      exportTimeoutSeconds: () => this.planExportTimeoutSeconds(),
+      logGroup,
+    });
+    test.resource.node.addDependency(this.fn, this.node.tryFindChild('ExportVerifier') ?? this.exportVerifier, ...triggers);
+    if (Stack.of(exportBucket) === Stack.of(this)) {
+      test.resource.node.addDependency(exportBucket);
+    }
+    return test;
+  }
+
+  /** The plan-wide export timeout: the one given, else the longest of the groups' defaults (2 h with no group). */
+  private planExportTimeoutSeconds(): number {
+    if (this.exportTimeout) {
+      return this.exportTimeout.toSeconds();
+    }
+    const perGroup = this.protectedGroups.map((p) => p.config.exportTimeoutSeconds ?? UNKNOWN_NODE_EXPORT_TIMEOUT_SECONDS);
+    return perGroup.length > 0 ? Math.max(...perGroup) : UNKNOWN_NODE_EXPORT_TIMEOUT_SECONDS;
+  }
+
   private defineTopic(): sns.Topic {
-    const topic = new sns.Topic(this, 'AlarmTopic', {
+    return new sns.Topic(this, 'AlarmTopic', {
       displayName: 'ElastiCache backup plan alarms',
       masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
       enforceSSL: true,
     });
-    return topic;
-  }
-
-  private validatePlanProps(reconcileInterval: Duration, exportTimeout: Duration): void {
-    if (!reconcileInterval.isUnresolved()) {
-      const s = reconcileInterval.toSeconds();
-      if (s % 60 !== 0 || s < 60 || s > 3600) {
-        throw new ValidationError(this, `'reconcileInterval' must be a whole number of minutes between 1 and 60, got ${reconcileInterval.toHumanString()}`);
-      }
-    }
-    if (!exportTimeout.isUnresolved()) {
-      const s = exportTimeout.toSeconds();
-      if (s < 600 || s > 12 * 3600) {
-        throw new ValidationError(this, `'exportTimeout' must be between 10 minutes and 12 hours, got ${exportTimeout.toHumanString()}`);
-      }
-    }
-  }
-
-  private validateProtection(group: IReplicationGroup, label: string, o: ProtectionOptions): GroupConfig {
-    for (const p of this.protectedGroups) {
-      if (p.group === group || (!Token.isUnresolved(group.replicationGroupId) && p.group.replicationGroupId === group.replicationGroupId)) {
-        throw new ValidationError(this, `replication group ${describeValue(label)} is already protected by this plan; protect each group once`);
-      }
-    }
-    const concrete = (d: Duration | undefined) => d !== undefined && !d.isUnresolved();
-    if (concrete(o.interval)) {
-      const minutes = o.interval!.toSeconds() / 60;
-      if (minutes < MIN_INTERVAL_MINUTES) {
-        throw new ValidationError(this, `'interval' of replication group ${describeValue(label)} must be at least ${MIN_INTERVAL_MINUTES} minutes `
-          + `(ElastiCache allows 20 manual backups per node per 24 hours), got ${o.interval!.toHumanString()}`);
-      }
-    }
-    if (concrete(o.manualBackupRetention)) {
-      const s = o.manualBackupRetention!.toSeconds();
-      if (s % 86_400 !== 0 || s < 86_400) {
-        throw new ValidationError(this, `'manualBackupRetention' of replication group ${describeValue(label)} must be a whole number of days, `
-          + `at least 1, got ${o.manualBackupRetention!.toHumanString()}`);
-      }
-    }
-    if (concrete(o.rpoTarget) && concrete(o.interval) && o.rpoTarget!.toSeconds() <= o.interval!.toSeconds()) {
-      throw new ValidationError(this, `'rpoTarget' of replication group ${describeValue(label)} must be longer than 'interval' `
-        + `(${o.interval!.toHumanString()}): a backup is at least one interval old before it is exported, got ${o.rpoTarget!.toHumanString()}`);
-    }
-    if (o.interval === undefined && o.exportAutomatedBackups === false) {
-      throw new ValidationError(this, `replication group ${describeValue(label)} has nothing to export: set 'interval', or leave 'exportAutomatedBackups' on`);
-    }
-    const intervalSeconds = o.interval?.toSeconds();
-    const rpoTargetSeconds = o.rpoTarget?.toSeconds() ?? (intervalSeconds !== undefined ? intervalSeconds + 3600 : 26 * 3600);
-    return {
-      replicationGroupId: group.replicationGroupId,
-      intervalSeconds,
-      retentionSeconds: o.manualBackupRetention?.toSeconds() ?? 86_400,
-      rpoTargetSeconds,
-      exportAutomated: o.exportAutomatedBackups ?? true,
-      fallbackAfterSeconds: intervalSeconds === undefined && (o.backupWhenAutomaticMissed ?? true) ? 25 * 3600 : undefined,
-    };
-  }
-
-  private grantFor(group: IReplicationGroup): void {
-    const stack = Stack.of(this);
-    const id = group.replicationGroupId;
-    const arn = (resource: string, resourceName: string) => stack.formatArn({
-      service: 'elasticache', resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    const planSnapshots = arn('snapshot', `${id}-plan-*`);
-    const groupSnapshots = arn('snapshot', `${id}-*`);
-    const automatedSnapshots = arn('snapshot', `automatic.${id}-*`);
-    const members = arn('cluster', `${id}-*`);
-    const statements = [
-      new iam.PolicyStatement({
-        // Backups from a replica member (cluster mode disabled) or from the group (cluster mode enabled), named <group>-plan-<time>.
-        actions: ['elasticache:CreateSnapshot'],
-        resources: [group.replicationGroupArn, members, planSnapshots],
-      }),
-      new iam.PolicyStatement({
-        // CreateSnapshot with Tags: the plan's tag marks the backups it may delete.
-        actions: ['elasticache:AddTagsToResource'],
-        resources: [planSnapshots],
-        conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [PLAN_TAG_KEY] } },
-      }),
-      new iam.PolicyStatement({
-        // Export: the source is one of the group's backups, the target name is <group>-<time>[-aN].
-        actions: ['elasticache:CopySnapshot'],
-        resources: [groupSnapshots, automatedSnapshots],
-      }),
-      new iam.PolicyStatement({
-        // Read the tag before deleting (the reconciler double-checks it).
-        actions: ['elasticache:ListTagsForResource'],
-        resources: [planSnapshots],
-      }),
-      new iam.PolicyStatement({
-        // Prune: only backups this plan created and tagged.
-        actions: ['elasticache:DeleteSnapshot'],
-        resources: [planSnapshots],
-        conditions: { StringEquals: { [`aws:ResourceTag/${PLAN_TAG_KEY}`]: this.planId } },
-      }),
-    ];
-    for (const s of statements) {
-      this.fn.addToRolePolicy(s);
-    }
-    for (const resource of [planSnapshots, groupSnapshots, automatedSnapshots, members]) {
-      Validations.of(this.fn).acknowledge({ id: `AwsSolutions-IAM5[Resource::${nagFlatten(stack, resource)}]`, reason: ACK_REASON_SNAPSHOTS });
-    }
-  }
-
-  private alarmsFor(group: IReplicationGroup, label: string, config: GroupConfig): void {
-    const scope = new Construct(this, `Alarms${this.protectedGroups.length}`);
-    const action = new cwActions.SnsAction(this.alarmTopic);
-    const rpo = new cloudwatch.Alarm(scope, 'ExportAge', {
-      alarmDescription: `cdk-elasticache-backup: the newest export of ${label} is older than its RPO target (${config.rpoTargetSeconds} s)`,
-      metric: this.metricExportAge(group.replicationGroupId),
-      threshold: config.rpoTargetSeconds,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      // No data means the reconciler is not reporting: that is as bad as an old export.
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-    });
-    rpo.addAlarmAction(action);
-    const failures = new cloudwatch.Alarm(scope, 'Failures', {
-      alarmDescription: `cdk-elasticache-backup: a backup or export of ${label} failed`,
-      metric: this.metricFailures(group.replicationGroupId, { period: Duration.minutes(15) }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    failures.addAlarmAction(action);
-  }
-}
-
-/** How cdk-nag renders a (possibly tokenized) resource ARN in a finding id. */
-function nagFlatten(stack: Stack, value: string): string {
-  const visit = (node: unknown): string => {
-    if (node === undefined) {
-      return '';
-    }
-    if (typeof node === 'string') {
-      return node.replace(/\${/g, '<').replace(/}/g, '>');
-    }
-    const n = node as Record<string, unknown>;
-    if (n['Fn::Join']) {
-      const [delimiter, items] = n['Fn::Join'] as [string, unknown[]];
-      return items.map(visit).join(delimiter);
-    }
-    if (n['Fn::Sub']) {
-      return visit(n['Fn::Sub']);
-    }
-    if (n['Fn::GetAtt']) {
-      const [resource, attribute] = n['Fn::GetAtt'] as [unknown, unknown];
-      return `<${visit(resource)}.${visit(attribute)}>`;
-    }
-    if (n['Fn::ImportValue']) {
-      return visit(n['Fn::ImportValue']);
-    }
-    if (n.Ref) {
-      return `<${visit(n.Ref)}>`;
-    }
-    return JSON.stringify(node);
-  };
-  return visit(stack.resolve(value));
-}
-
-/** Compliance-pack findings on the reconciler that are by design, with the reason. */
-function acknowledgeCompliance(fn: IConstruct, dlq: IConstruct, o: { inVpc: boolean; logsEncrypted: boolean; logGroup: IConstruct }): void {
-  const ack = (c: IConstruct, id: string, reason: string) => Validations.of(c).acknowledge({ id, reason });
-  ack(dlq, 'AwsSolutions-SQS3', 'This queue is the dead-letter queue of the reconciler function');
-  ack(fn, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-    'Lambda basic execution (write its own logs) is the managed policy aws-cdk-lib attaches to a function role');
-  ack(fn, 'AwsSolutions-L1', 'The runtime is the one projen generates for the library\'s handlers (Node.js 22), matching the bundle target');
-  for (const id of ['HIPAA.Security-IAMNoInlinePolicy', 'NIST.800.53.R5-IAMNoInlinePolicy', 'PCI.DSS.321-IAMNoInlinePolicy']) {
-    ack(fn, id, 'The role belongs to this one function; every protected group adds statements scoped to its own snapshots, '
-      + 'and CDK renders grants as the role\'s own policy');
-  }
-  if (!o.inVpc) {
-    const reason = 'The reconciler only calls the ElastiCache and S3 APIs and reads no cache data; pass `vpc` to run it in one';
-    for (const id of ['HIPAA.Security-LambdaInsideVPC', 'NIST.800.53.R5-LambdaInsideVPC', 'PCI.DSS.321-LambdaInsideVPC']) {
-      ack(fn, id, reason);
-    }
-  }
-  if (!o.logsEncrypted) {
-    for (const id of ['HIPAA.Security-CloudWatchLogGroupEncrypted', 'NIST.800.53.R5-CloudWatchLogGroupEncrypted', 'PCI.DSS.321-CloudWatchLogGroupEncrypted']) {
-      ack(o.logGroup, id, 'The log holds backup names, object keys and counts, no cache data; CloudWatch Logs encrypts it at rest. '
-        + 'Pass `logEncryptionKey` for a customer managed key');
-    }
   }
 }

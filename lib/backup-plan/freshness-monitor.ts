@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { ENV_FRESHNESS_CONFIG, GROUP_DIMENSION, METRIC_NAMESPACE, METRIC_REPLICA_BACKUP_AGE } from './constants';
+import { ENV_FRESHNESS_CONFIG, GROUP_DIMENSION, METRIC_NAMESPACE, METRIC_REPLICA_BACKUP_AGE, METRIC_REPLICA_UNUSABLE_MANIFESTS } from './constants';
 import { FreshnessFunction } from './freshness-function';
 import { describeValue, ValidationError } from '../private/errors';
 import { BackupReplicaBucket } from '../storage/replica-bucket';
@@ -55,9 +55,12 @@ export interface BackupFreshnessMonitorProps {
 /**
  * Watches, in the DR region, how old the newest restorable backup of each replication group is.
  *
- * A scheduled function finds the newest manifest per group in the replica bucket whose every `.rdb` object has
- * arrived, and publishes its age as `ReplicaBackupAgeSeconds` (namespace `ElastiCacheBackup`, dimension
- * `ReplicationGroupId`); an alarm per group fires above `maxAge`, or when no age is published at all.
+ * A scheduled function finds the newest export per group in the replica bucket that could be restored now: its
+ * manifest is verified, stored under the key its content names and not dated in the future, and every `.rdb` object
+ * it lists has arrived and is still the version that was verified, with the same size. It publishes that export's
+ * age, measured from its snapshot time, as `ReplicaBackupAgeSeconds` (namespace `ElastiCacheBackup`, dimension
+ * `ReplicationGroupId`); an alarm per group fires above `maxAge`, or when no age is published at all. Newer manifests
+ * that fail a check are logged with the reason and counted in `ReplicaUnusableManifests`.
  *
  * @example
  * declare const replica: BackupReplicaBucket;
@@ -143,6 +146,24 @@ export class BackupFreshnessMonitor extends Construct {
       ack(`${pack}-LambdaDLQ`, 'A scheduled measurement: a failed run is replaced by the next one, and missing data fires the alarm');
       ack(`${pack}-CloudWatchLogGroupEncrypted`, 'The log holds manifest keys and ages, no cache data; CloudWatch Logs encrypts it at rest');
     }
+  }
+
+  /**
+   * Manifests of a group in the replica bucket, newer than the restorable one, that cannot be restored: unverified,
+   * stored under a key that does not match their content, dated in the future, or whose objects were deleted,
+   * overwritten or changed in size (objects still arriving by replication count only after an hour).
+   *
+   * @default - statistic Maximum, period 5 minutes
+   */
+  public metricUnusableManifests(replicationGroupId: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRIC_NAMESPACE,
+      metricName: METRIC_REPLICA_UNUSABLE_MANIFESTS,
+      dimensionsMap: { [GROUP_DIMENSION]: replicationGroupId },
+      statistic: 'Maximum',
+      period: Duration.minutes(5),
+      ...options,
+    });
   }
 
   /**

@@ -4,12 +4,16 @@
  * The AWS SDK lives behind `ReconcileIo` (implemented in reconcile.lambda.ts, and by the simulator), so this file is
  * the exact code the Lambda runs, minus the clients. Not part of the jsii API.
  */
-import { PLAN_TAG_KEY, stateKey } from './constants';
-import { BackupManifest, compactTimestamp, manifestPrefix, serializeManifest } from '../manifest/manifest';
+import { PLAN_TAG_KEY, randomSuffix, stateKey } from './constants';
 import {
-  applyOutcome, Decision, DEFAULT_SETTINGS, ExportFailureSignal, GroupConfig, GroupState, ObjectInfo, ObservedSnapshot,
-  OutcomeKind, parseState, plan, PlanAction, PlannerSettings, CommitManifestAction, serializeState,
+  applyOutcome, CommitManifestAction, Decision, DEFAULT_SETTINGS, DeleteSnapshotAction, ExportFailureSignal, GroupConfig, GroupState, InFlightExport,
+  ObjectInfo, ObservedSnapshot, OutcomeKind, parseState, plan, PlanAction, PlannerSettings, serializeState, VerifyShardAction,
 } from './planner';
+import { parseVerificationResult, verificationRequestKey, verificationResultKey, verificationResultPrefix, VerificationResult, VerifyRequest } from './verify-core';
+import { checkManifestKey, checkObjectsAgainstManifest, describeProblems, isVerifiedManifest, ObjectHead } from '../manifest/integrity';
+import {
+  BackupManifest, compactTimestamp, MANIFEST_FORMAT_VERSION, ManifestShard, manifestPrefix, parseManifest, serializeManifest, shardNumberOf,
+} from '../manifest/manifest';
 import { parseRdbHeader } from '../rdb/header';
 
 /** How many bytes of each `.rdb` to fetch with a ranged GET for the manifest: the 9-byte magic carries the version. */
@@ -36,17 +40,27 @@ export interface GroupDescription {
   readonly engine?: string;
   readonly engineVersion?: string;
   readonly nodeType?: string;
+  /**
+   * The group's member clusters (DescribeReplicationGroups MemberClusters). In cluster mode disabled, backups taken
+   * from a member may be listed only by its CacheClusterId: the reconciler lists them by each member too.
+   */
+  readonly memberClusterIds?: readonly string[];
 }
 
 /** Everything the reconciler reads and writes. Methods throw the service's errors (see `classifyError`). */
 export interface ReconcileIo {
   readonly region: string;
   readonly bucketName: string;
+  /** DescribeSnapshots --replication-group-id (all pages). */
   describeSnapshots(replicationGroupId: string): Promise<SnapshotDescription[]>;
+  /** DescribeSnapshots --cache-cluster-id (all pages): member-node backups may carry no ReplicationGroupId. */
+  describeClusterSnapshots(cacheClusterId: string): Promise<SnapshotDescription[]>;
   /** Undefined when the group does not exist. */
   describeGroup(replicationGroupId: string): Promise<GroupDescription | undefined>;
-  /** Every object under `prefix` (all pages), optionally after `startAfter`. */
+  /** Every object under `prefix` (all pages), optionally after `startAfter` (key, size, ETag, LastModified). */
   listObjects(prefix: string, startAfter?: string): Promise<ObjectInfo[]>;
+  /** HEAD of the current version (with its VersionId); undefined when the object does not exist. */
+  headObject(key: string): Promise<ObjectInfo | undefined>;
   /** Undefined when the object does not exist. */
   getText(key: string): Promise<string | undefined>;
   putText(key: string, body: string): Promise<void>;
@@ -66,11 +80,14 @@ export interface RunOptions {
   /** True once the run must stop starting new work. */
   readonly outOfTime?: () => boolean;
   readonly signals?: readonly ExportFailureSignal[];
+  /** 8 lowercase base32 characters per call, for export names. @default - cryptographic random */
+  readonly random?: () => string;
 }
 
 export interface ExecutedAction {
   readonly action: PlanAction;
   readonly outcome: OutcomeKind;
+  /** The error, or why the reconciler refused (which object, what changed). */
   readonly error?: string;
 }
 
@@ -122,17 +139,39 @@ function describeError(error: unknown): string {
   return `${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`;
 }
 
-/** Observes one group: snapshots, the group, manifests (bounded listing), the in-flight export's objects, the state. */
-export async function observe(io: ReconcileIo, groupId: string, planState?: GroupState) {
-  const state = planState ?? parseState(await io.getText(stateKey(groupId)));
-  const snapshots = await io.describeSnapshots(groupId);
-  const group = await io.describeGroup(groupId);
-  const mine = new Set(state.created.map((c) => c.name));
-  const observed: ObservedSnapshot[] = snapshots.map((s) => ({ ...s, createdByPlan: mine.has(s.name) }));
+/** Merges listings by snapshot name (a snapshot listed both by group and by member is one snapshot). */
+export function mergeSnapshots(...lists: readonly (readonly SnapshotDescription[])[]): SnapshotDescription[] {
+  const byName = new Map<string, SnapshotDescription>();
+  for (const list of lists) {
+    for (const s of list) {
+      if (!byName.has(s.name)) {
+        byName.set(s.name, s);
+      }
+    }
+  }
+  return [...byName.values()];
+}
 
-  // Manifest keys sort by snapshot time: list only from the oldest snapshot whose manifest matters on: the plan's
-  // own backups (pruning, backfill), the newest automatic backup, and the export in flight. Older automatic backups
-  // are never exported once something newer is committed.
+/**
+ * Every snapshot of the group: listed by the group and, in cluster mode disabled, by each member cluster (AWS's
+ * published outputs for member-node backups carry a CacheClusterId and no ReplicationGroupId). In cluster mode
+ * enabled, backups are always of the whole group, so the group listing is complete.
+ */
+async function listGroupSnapshots(io: ReconcileIo, groupId: string, group: GroupDescription | undefined): Promise<SnapshotDescription[]> {
+  const lists = [await io.describeSnapshots(groupId)];
+  if (group && !group.clusterModeEnabled) {
+    for (const member of group.memberClusterIds ?? []) {
+      lists.push(await io.describeClusterSnapshots(member));
+    }
+  }
+  return mergeSnapshots(...lists);
+}
+
+/** The manifest keys that matter (bounded listing; keys sort by snapshot time). */
+async function listManifestKeys(io: ReconcileIo, groupId: string, observed: readonly ObservedSnapshot[], state: GroupState): Promise<string[]> {
+  // List only from the oldest snapshot whose manifest matters on: the plan's own backups (pruning, backfill), the
+  // newest automatic backup, and the exports being watched. Older automatic backups are never exported once
+  // something newer is committed.
   const prefix = manifestPrefix(groupId);
   const times: number[] = [];
   let newestAutomated: number | undefined;
@@ -150,8 +189,8 @@ export async function observe(io: ReconcileIo, groupId: string, planState?: Grou
   if (newestAutomated !== undefined) {
     times.push(newestAutomated);
   }
-  if (state.inFlight) {
-    times.push(Date.parse(state.inFlight.snapshotCreateTime));
+  for (const f of watchedExports(state)) {
+    times.push(Date.parse(f.snapshotCreateTime));
   }
   const oldest = times.length ? Math.min(...times) : undefined;
   const startAfter = oldest === undefined ? undefined : `${prefix}${compactTimestamp(new Date(oldest - 1000))}`;
@@ -160,9 +199,60 @@ export async function observe(io: ReconcileIo, groupId: string, planState?: Grou
     // Nothing committed since the oldest snapshot: list everything once, for the export age.
     manifestKeys = (await io.listObjects(prefix)).map((o) => o.key);
   }
-  const exportObjects = state.inFlight ? await io.listObjects(`${state.inFlight.exportName}-`) : [];
-  return { state, snapshots: observed, group, manifestKeys, exportObjects };
+  return manifestKeys;
 }
+
+function watchedExports(state: GroupState): InFlightExport[] {
+  return [...(state.inFlight ? [state.inFlight] : []), ...(state.lateAttempts ?? [])];
+}
+
+/**
+ * The shard objects of a watched export and, once all exist, their current versions (HEAD) and the verifier's
+ * results. Objects under the export name that are not shard files (`<name>-NNNN.rdb`) are ignored.
+ */
+async function observeExport(io: ReconcileIo, groupId: string, flight: InFlightExport):
+Promise<{ objects: ObjectInfo[]; results: VerificationResult[] }> {
+  const listed = (await io.listObjects(`${flight.exportName}-`)).filter((o) => shardNumberOf(flight.exportName, o.key) !== undefined);
+  const shards = new Set(listed.map((o) => shardNumberOf(flight.exportName, o.key)));
+  if (shards.size < flight.shardCount) {
+    return { objects: listed, results: [] };
+  }
+  const objects: ObjectInfo[] = [];
+  for (const o of listed) {
+    const head = await io.headObject(o.key);
+    if (head) {
+      objects.push(head);
+    }
+  }
+  const results: VerificationResult[] = [];
+  for (const r of await io.listObjects(`${verificationResultPrefix(groupId)}${flight.exportName}-`)) {
+    const result = parseVerificationResult(await io.getText(r.key));
+    if (result && verificationResultKey(groupId, result.key) === r.key) {
+      results.push(result);
+    }
+  }
+  return { objects, results };
+}
+
+/** Observes one group: the group, its snapshots, manifests (bounded listing), the watched exports, the state. */
+export async function observe(io: ReconcileIo, groupId: string, planState?: GroupState) {
+  const state = planState ?? parseState(await io.getText(stateKey(groupId)));
+  const group = await io.describeGroup(groupId);
+  const snapshots = await listGroupSnapshots(io, groupId, group);
+  const mine = new Set(state.created.map((c) => c.name));
+  const observed: ObservedSnapshot[] = snapshots.map((s) => ({ ...s, createdByPlan: mine.has(s.name) }));
+  const manifestKeys = await listManifestKeys(io, groupId, observed, state);
+  const exportObjects: ObjectInfo[] = [];
+  const verificationResults: VerificationResult[] = [];
+  for (const flight of watchedExports(state)) {
+    const seen = await observeExport(io, groupId, flight);
+    exportObjects.push(...seen.objects);
+    verificationResults.push(...seen.results);
+  }
+  return { state, snapshots: observed, group, manifestKeys, exportObjects, verificationResults };
+}
+
+type BodyResult = OutcomeKind | { outcome: OutcomeKind; error: string } | void;
 
 /** Runs one group to completion (or until out of time). */
 export async function reconcileGroup(io: ReconcileIo, config: GroupConfig, options: RunOptions): Promise<GroupRunResult> {
@@ -177,9 +267,10 @@ export async function reconcileGroup(io: ReconcileIo, config: GroupConfig, optio
     snapshots: seen.snapshots,
     manifestKeys: seen.manifestKeys,
     exportObjects: seen.exportObjects,
+    verificationResults: seen.verificationResults,
     state: seen.state,
     exportFailureSignals: options.signals ?? [],
-  }, config, now, settings);
+  }, config, now, settings, options.random ?? randomSuffix);
 
   const executed: ExecutedAction[] = [];
   let written = serializeState(seen.state);
@@ -191,21 +282,28 @@ export async function reconcileGroup(io: ReconcileIo, config: GroupConfig, optio
       written = text;
     }
   };
-  const run = async (action: PlanAction, body: () => Promise<OutcomeKind | void>) => {
+  const run = async (action: PlanAction, body: () => Promise<BodyResult>) => {
     let outcome: OutcomeKind = 'ok';
     let error: string | undefined;
+    let errorName: string | undefined;
     if (outOfTime()) {
       outcome = 'skipped';
     } else {
       try {
-        outcome = (await body()) ?? 'ok';
+        const r = (await body()) ?? 'ok';
+        [outcome, error] = typeof r === 'string' ? [r, undefined] : [r.outcome, r.error];
       } catch (e) {
         outcome = classifyError(e);
         error = describeError(e);
+        errorName = (e as Error)?.name;
+        if (action.kind === 'StartExport' && !action.reissue && outcome === 'already-exists') {
+          error = `${error} (first CopySnapshot of ${action.exportName}: the object was there before this export, so it is `
+            + 'somebody else\'s, not ours; retrying under a new name)';
+        }
       }
     }
     executed.push({ action, outcome, error });
-    state = applyOutcome(state, action, outcome, options.now());
+    state = applyOutcome(state, action, outcome, options.now(), errorName);
   };
 
   // Commits first, before the write-ahead: a manifest is idempotent and needs no intent record.
@@ -216,52 +314,147 @@ export async function reconcileGroup(io: ReconcileIo, config: GroupConfig, optio
   }
   const writes = decision.actions.filter((a) => a.kind !== 'CommitManifest');
   if (writes.length > 0) {
-    // Write-ahead: the names of backups and exports are recorded before the calls, so a crash can be resumed.
+    // Write-ahead: the names of backups, exports and verification requests are recorded before the calls, so a
+    // crash can be resumed.
     await persist();
   }
   for (const action of writes) {
-    switch (action.kind) {
-      case 'CreateSnapshot':
-        await run(action, () => io.createSnapshot({
-          replicationGroupId: groupId,
-          cacheClusterId: seen.group?.snapshotClusterId,
-          snapshotName: action.snapshotName,
-          tags: { [PLAN_TAG_KEY]: options.planId },
-        }));
-        break;
-      case 'StartExport':
-        await run(action, () => io.copySnapshot({
-          sourceSnapshotName: action.snapshotName, targetSnapshotName: action.exportName, targetBucket: io.bucketName,
-        }));
-        break;
-      case 'DeleteSnapshot':
-        await run(action, async () => {
-          // Belt and braces: the planner only deletes snapshots the state says the plan created; the tag must agree
-          // (and the IAM policy only allows deleting snapshots with this tag).
-          const tag = await io.snapshotTag(action.snapshotName, PLAN_TAG_KEY);
-          if (tag !== options.planId) {
-            return 'refused';
-          }
-          await io.deleteSnapshot(action.snapshotName);
-          return 'ok';
-        });
-        break;
-    }
+    await run(action, () => execute(io, groupId, action, seen.group, options));
   }
   await persist();
-  const refused = executed.filter((x) => x.outcome === 'refused' || x.outcome === 'quota-exceeded').length;
-  return { replicationGroupId: groupId, decision, executed, failures: decision.metrics.failures + refused, state };
+  const failed = executed.filter((x) => x.outcome === 'refused' || x.outcome === 'quota-exceeded' || x.outcome === 'integrity-failed'
+    || (x.action.kind === 'StartExport' && !x.action.reissue && x.outcome === 'already-exists')).length;
+  return { replicationGroupId: groupId, decision, executed, failures: decision.metrics.failures + failed, state };
+}
+
+async function execute(io: ReconcileIo, groupId: string, action: Exclude<PlanAction, CommitManifestAction>,
+  group: GroupDescription | undefined, options: RunOptions): Promise<BodyResult> {
+  switch (action.kind) {
+    case 'CreateSnapshot':
+      return io.createSnapshot({
+        replicationGroupId: groupId,
+        cacheClusterId: group?.snapshotClusterId,
+        snapshotName: action.snapshotName,
+        tags: { [PLAN_TAG_KEY]: options.planId },
+      });
+    case 'StartExport':
+      return io.copySnapshot({ sourceSnapshotName: action.snapshotName, targetSnapshotName: action.exportName, targetBucket: io.bucketName });
+    case 'VerifyShard':
+      return requestVerification(io, groupId, action);
+    case 'DeleteSnapshot': {
+      // Prune only what is still intact: the manifest is re-read and every object it lists HEADed first.
+      const block = await checkBeforeDelete(io, action, options.now());
+      if (block) {
+        // Waiting is not a failure (the next run checks again); a broken manifest or object is.
+        return { outcome: block.kind === 'wait' ? 'skipped' : 'integrity-failed', error: block.why };
+      }
+      // Belt and braces: the planner only deletes snapshots the state says the plan created; the tag must agree
+      // (and the IAM policy only allows deleting snapshots with this tag).
+      const tag = await io.snapshotTag(action.snapshotName, PLAN_TAG_KEY);
+      if (tag !== options.planId) {
+        return { outcome: 'refused', error: `snapshot ${action.snapshotName} is tagged ${PLAN_TAG_KEY}=${tag ?? '(none)'}, not ${options.planId}: not this plan's` };
+      }
+      return io.deleteSnapshot(action.snapshotName);
+    }
+  }
+}
+
+/** Writes a request object; its S3 event invokes the verifier asynchronously (the reconciler never waits). */
+async function requestVerification(io: ReconcileIo, groupId: string, action: VerifyShardAction): Promise<void> {
+  const o = action.object;
+  const request: VerifyRequest = {
+    bucket: io.bucketName, key: o.key, versionId: o.versionId, etag: o.etag, sizeBytes: o.sizeBytes, resultKey: verificationResultKey(groupId, o.key),
+  };
+  await io.putText(verificationRequestKey(groupId, o.key, action.request), JSON.stringify(request));
+}
+
+/**
+ * A manifest must be this old before its snapshot is deleted: long enough for S3 replication (15 minutes with
+ * Replication Time Control) to deliver the export to the replica bucket, when the objects report no replication status.
+ */
+export const PRUNE_SETTLE_SECONDS = 30 * 60;
+
+/** Why a snapshot must not be deleted yet: `wait` (replication pending), or `refuse` (no longer intact). */
+export interface DeleteBlock {
+  readonly kind: 'wait' | 'refuse';
+  readonly why: string;
+}
+
+/**
+ * Why a snapshot must not be deleted now, or undefined: its manifest or an object is no longer intact (refuse), or
+ * the export has not reached the replica bucket yet (wait).
+ */
+export async function checkBeforeDelete(io: ReconcileIo, action: DeleteSnapshotAction, now: Date): Promise<DeleteBlock | undefined> {
+  const where = `s3://${io.bucketName}/${action.manifestKey}`;
+  const refuse = (why: string): DeleteBlock => ({ kind: 'refuse', why: `refusing to delete ${action.snapshotName}: ${why}` });
+  const text = await io.getText(action.manifestKey);
+  if (text === undefined) {
+    return refuse(`manifest ${where} no longer exists`);
+  }
+  let manifest: BackupManifest;
+  try {
+    manifest = parseManifest(text, where);
+  } catch (e) {
+    return refuse((e as Error).message);
+  }
+  const keyProblem = checkManifestKey(action.manifestKey, manifest, now);
+  if (keyProblem) {
+    return refuse(`manifest ${where}: ${keyProblem}`);
+  }
+  if (manifest.snapshotName !== action.snapshotName) {
+    return refuse(`manifest ${where} describes snapshot ${manifest.snapshotName}, not ${action.snapshotName}`);
+  }
+  if (!isVerifiedManifest(manifest)) {
+    return refuse(`manifest ${where} (format version ${manifest.formatVersion}) does not record a verification of every shard against a pinned `
+      + 'version: the plan never deletes a backup on an unverified manifest; it exports the snapshot again');
+  }
+  const heads = new Map<string, ObjectInfo | undefined>();
+  for (const shard of manifest.shards) {
+    heads.set(shard.key, await io.headObject(shard.key));
+  }
+  const problems = checkObjectsAgainstManifest(manifest, heads as ReadonlyMap<string, ObjectHead | undefined>, io.bucketName);
+  if (problems.length) {
+    return refuse(describeProblems(where, problems));
+  }
+  return replicationBlock(io, action, manifest, heads, now);
+}
+
+/** The export must have reached the replica bucket before its snapshot goes: the only other copy of the data. */
+async function replicationBlock(io: ReconcileIo, action: DeleteSnapshotAction, manifest: BackupManifest,
+  heads: ReadonlyMap<string, ObjectInfo | undefined>, now: Date): Promise<DeleteBlock | undefined> {
+  const manifestHead = await io.headObject(action.manifestKey);
+  const objects = [...heads.values(), manifestHead].filter((o): o is ObjectInfo => o !== undefined);
+  const pending = objects.filter((o) => o.replicationStatus !== undefined && o.replicationStatus !== 'COMPLETED');
+  if (pending.length) {
+    return {
+      kind: 'wait',
+      why: `not deleting ${action.snapshotName} yet: replication of ${pending.map((o) => `${o.key} (${o.replicationStatus})`).join(', ')} `
+        + 'to the replica bucket has not completed',
+    };
+  }
+  const ageSeconds = (now.getTime() - Date.parse(manifest.exportTime)) / 1000;
+  if (objects.every((o) => o.replicationStatus === undefined) && ageSeconds < PRUNE_SETTLE_SECONDS) {
+    return {
+      kind: 'wait',
+      why: `not deleting ${action.snapshotName} yet: its export was committed ${Math.round(ageSeconds)} s ago; waiting `
+        + `${PRUNE_SETTLE_SECONDS} s for replication to deliver it to the replica bucket`,
+    };
+  }
+  return undefined;
+}
+
+/** The manifest's record of one verified shard (format version 2). */
+function manifestShard(o: ObjectInfo, r: VerificationResult): ManifestShard {
+  const shard: Record<string, unknown> = {
+    key: o.key, sizeBytes: o.sizeBytes, versionId: o.versionId, etag: o.etag, verification: r.verification, verifiedAt: r.verifiedAt, ...r.report,
+  };
+  return Object.fromEntries(Object.entries(shard).filter(([, v]) => v !== undefined)) as unknown as ManifestShard;
 }
 
 async function commit(io: ReconcileIo, groupId: string, action: CommitManifestAction, group: GroupDescription | undefined, now: Date): Promise<void> {
-  const shards = [];
-  for (const o of action.objects) {
-    const header = await io.readRange(o.key, RDB_HEADER_BYTES);
-    shards.push({ key: o.key, sizeBytes: o.sizeBytes, rdbVersion: rdbVersionOf(header) });
-  }
   const x = action.export;
   const manifest: BackupManifest = {
-    formatVersion: 1, // unverified until the verifier is wired in
+    formatVersion: MANIFEST_FORMAT_VERSION,
     replicationGroupId: groupId,
     region: io.region,
     bucket: io.bucketName,
@@ -274,8 +467,8 @@ async function commit(io: ReconcileIo, groupId: string, action: CommitManifestAc
     engineVersion: x.meta?.engineVersion ?? group?.engineVersion ?? 'unknown',
     nodeType: x.meta?.nodeType ?? group?.nodeType ?? 'unknown',
     clusterModeEnabled: x.meta?.clusterModeEnabled ?? group?.clusterModeEnabled ?? false,
-    shardCount: shards.length,
-    shards: shards.map((s) => (s.rdbVersion === undefined ? { key: s.key, sizeBytes: s.sizeBytes } : s)),
+    shardCount: action.objects.length,
+    shards: action.objects.map((o, i) => manifestShard(o, action.verifications[i])),
   };
   await io.putText(action.manifestKey, serializeManifest(manifest));
 }

@@ -11,11 +11,12 @@ import {
   CopySnapshotCommand, CreateSnapshotCommand, DeleteSnapshotCommand, DescribeReplicationGroupsCommand, DescribeSnapshotsCommand,
   ElastiCacheClient, ListTagsForResourceCommand, Snapshot,
 } from '@aws-sdk/client-elasticache';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
-  ENV_EXPORT_BUCKET, ENV_PLAN_CONFIG, GROUP_DIMENSION, METRIC_BACKUP_AGE, METRIC_EXPORT_AGE, METRIC_EXPORTS_IN_FLIGHT, METRIC_FAILURES,
-  METRIC_NAMESPACE,
+  ENV_EXPORT_BUCKET, ENV_PLAN_CONFIG, GROUP_DIMENSION, hasPlanNamePrefix, METRIC_BACKUP_AGE, METRIC_CIRCUIT_OPEN, METRIC_EXPORT_AGE,
+  METRIC_EXPORTS_IN_FLIGHT, METRIC_FAILURES, METRIC_NAMESPACE, METRIC_UNEXPORTED_BACKUPS, STATE_ROOT,
 } from './constants';
+import { isSnsEvent, parseNotificationEvent } from './notification-events';
 import { DEFAULT_SETTINGS, ExportFailureSignal, GroupConfig, ObjectInfo, PlannerSettings } from './planner';
 import { GroupDescription, GroupRunResult, reconcileGroup, ReconcileIo, SnapshotDescription } from './reconcile-core';
 
@@ -24,6 +25,8 @@ export interface PlanConfig {
   readonly planId: string;
   readonly groups: GroupConfig[];
   readonly exportTimeoutSeconds?: number;
+  /** Stop creating backups for a group with this many backups the plan could not export (default 3). */
+  readonly circuitBreakerThreshold?: number;
   /** Stop starting new work when less than this is left of the invocation. */
   readonly safetyMarginSeconds?: number;
 }
@@ -51,13 +54,19 @@ export class AwsReconcileIo implements ReconcileIo {
   }
 
   public async describeSnapshots(replicationGroupId: string): Promise<SnapshotDescription[]> {
+    return this.listSnapshots({ ReplicationGroupId: replicationGroupId });
+  }
+
+  public async describeClusterSnapshots(cacheClusterId: string): Promise<SnapshotDescription[]> {
+    return this.listSnapshots({ CacheClusterId: cacheClusterId });
+  }
+
+  private async listSnapshots(filter: { ReplicationGroupId?: string; CacheClusterId?: string }): Promise<SnapshotDescription[]> {
     const out: SnapshotDescription[] = [];
     let marker: string | undefined;
     do {
       this.calls++;
-      const page = await this.o.elasticache.send(new DescribeSnapshotsCommand({
-        ReplicationGroupId: replicationGroupId, Marker: marker, MaxRecords: 50,
-      }));
+      const page = await this.o.elasticache.send(new DescribeSnapshotsCommand({ ...filter, Marker: marker, MaxRecords: 50 }));
       for (const s of page.Snapshots ?? []) {
         out.push(toDescription(s));
       }
@@ -84,6 +93,7 @@ export class AwsReconcileIo implements ReconcileIo {
         snapshotClusterId: replica,
         engine: g.Engine,
         nodeType: g.CacheNodeType,
+        memberClusterIds: g.MemberClusters ?? [],
       };
     } catch (e) {
       if ((e as Error).name === 'ReplicationGroupNotFoundFault') {
@@ -103,12 +113,32 @@ export class AwsReconcileIo implements ReconcileIo {
       }));
       for (const o of page.Contents ?? []) {
         if (o.Key) {
-          out.push({ key: o.Key, sizeBytes: o.Size ?? 0 });
+          out.push({ key: o.Key, sizeBytes: o.Size ?? 0, etag: o.ETag, lastModified: o.LastModified });
         }
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return out;
+  }
+
+  public async headObject(key: string): Promise<ObjectInfo | undefined> {
+    this.calls++;
+    try {
+      const res = await this.o.s3.send(new HeadObjectCommand({ Bucket: this.bucketName, Key: key }));
+      return {
+        key,
+        sizeBytes: res.ContentLength ?? 0,
+        versionId: res.VersionId,
+        etag: res.ETag,
+        lastModified: res.LastModified,
+        ...(res.ReplicationStatus ? { replicationStatus: res.ReplicationStatus } : {}),
+      };
+    } catch (e) {
+      if (isNotFound(e)) {
+        return undefined;
+      }
+      throw e;
+    }
   }
 
   public async getText(key: string): Promise<string | undefined> {
@@ -117,7 +147,7 @@ export class AwsReconcileIo implements ReconcileIo {
       const res = await this.o.s3.send(new GetObjectCommand({ Bucket: this.bucketName, Key: key }));
       return await res.Body?.transformToString();
     } catch (e) {
-      if ((e as Error).name === 'NoSuchKey' || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
+      if (isNotFound(e)) {
         return undefined;
       }
       throw e;
@@ -166,6 +196,11 @@ export class AwsReconcileIo implements ReconcileIo {
   }
 }
 
+function isNotFound(e: unknown): boolean {
+  const name = (e as Error)?.name;
+  return name === 'NoSuchKey' || name === 'NotFound' || (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 404;
+}
+
 function toDescription(s: Snapshot): SnapshotDescription {
   const times = (s.NodeSnapshots ?? []).map((n) => n.SnapshotCreateTime?.getTime()).filter((t): t is number => t !== undefined);
   const shards = new Set((s.NodeSnapshots ?? []).map((n) => n.NodeGroupId ?? n.CacheClusterId));
@@ -203,7 +238,23 @@ export function groupsForEvent(event: InvocationEvent | undefined, groups: reado
   if (event.source === 'aws.s3') {
     const key = (event.detail.object as { key?: string } | undefined)?.key ?? '';
     text = decodeURIComponent(key.replace(/\+/g, ' '));
+    // Export objects carry the group's name prefix (a hash); state objects (verification results) the group id.
+    const byPrefix = groups.find((g) => hasPlanNamePrefix(g.replicationGroupId, text));
+    if (byPrefix) {
+      return [byPrefix];
+    }
+    if (text.startsWith(STATE_ROOT)) {
+      const id = text.slice(STATE_ROOT.length).split('/')[0];
+      const owner = groups.find((g) => g.replicationGroupId === id);
+      return owner ? [owner] : [...groups];
+    }
   } else {
+    // A snapshot event names the snapshot: plan names carry the group's prefix.
+    const sourceId = String(event.detail.SourceIdentifier ?? '');
+    const byPrefix = groups.find((g) => hasPlanNamePrefix(g.replicationGroupId, sourceId));
+    if (byPrefix) {
+      return [byPrefix];
+    }
     text = JSON.stringify(event.detail);
   }
   // Longest id first: `prod-2` is not mistaken for `prod`.
@@ -228,6 +279,8 @@ export interface HandlerDeps {
   readonly newMetrics: () => Metrics;
   readonly remainingMs: () => number;
   readonly now?: () => Date;
+  /** Export-name suffixes (8 lowercase base32 characters). @default - cryptographic random */
+  readonly random?: () => string;
 }
 
 type MetricValue = [name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number | undefined];
@@ -236,15 +289,33 @@ type MetricValue = [name: string, unit: (typeof MetricUnit)[keyof typeof MetricU
  * Publishes a group's metrics as one EMF document whose only dimension is ReplicationGroupId (no `service` dimension:
  * the alarms query by ReplicationGroupId alone).
  */
-export function publishGroupMetrics(m: Metrics, replicationGroupId: string, values: MetricValue[]): void {
+export function publishGroupMetrics(m: Metrics, replicationGroupId: string, values: MetricValue[], metadata?: Record<string, string>): void {
   m.clearDefaultDimensions();
   m.addDimension(GROUP_DIMENSION, replicationGroupId);
+  for (const [key, value] of Object.entries(metadata ?? {})) {
+    m.addMetadata(key, value);
+  }
   for (const [name, unit, value] of values) {
     if (value !== undefined) {
       m.addMetric(name, unit, value);
     }
   }
   m.publishStoredMetrics();
+}
+
+/**
+ * The groups an invocation is about and the export failures it signals: from an SNS notification (node-based groups
+ * publish their events to the plan's topic) or from an EventBridge event (schedule, snapshot events, S3 objects).
+ */
+function routeEvent(event: InvocationEvent | undefined, groups: readonly GroupConfig[], now: Date, logger: Logger) {
+  if (isSnsEvent(event)) {
+    const run = parseNotificationEvent(event, groups, now);
+    if (run.notices.length > 0) {
+      logger.info('ElastiCache notifications', { notices: run.notices });
+    }
+    return { targets: run.groups, signals: run.exportFailureSignals };
+  }
+  return { targets: groupsForEvent(event, groups), signals: signalsForEvent(event) };
 }
 
 /** The body of the handler, with its dependencies injected (tests call this directly). */
@@ -254,15 +325,15 @@ export async function runPlan(event: InvocationEvent | undefined, deps: HandlerD
   const settings: PlannerSettings = {
     ...DEFAULT_SETTINGS,
     exportTimeoutSeconds: config.exportTimeoutSeconds ?? DEFAULT_SETTINGS.exportTimeoutSeconds,
+    circuitBreakerThreshold: config.circuitBreakerThreshold ?? DEFAULT_SETTINGS.circuitBreakerThreshold,
   };
   const marginMs = (config.safetyMarginSeconds ?? 30) * 1000;
   const outOfTime = () => deps.remainingMs() < marginMs;
-  const targets = groupsForEvent(event, config.groups);
+  const { targets, signals } = routeEvent(event, config.groups, now(), logger);
   // Rotate the starting group, so that a slow group cannot starve the ones after it run after run.
   const start = targets.length ? Math.floor(now().getTime() / 60_000) % targets.length : 0;
   const ordered = [...targets.slice(start), ...targets.slice(0, start)];
   const results: GroupRunResult[] = [];
-  const signals = signalsForEvent(event);
   let errors = 0;
   for (const group of ordered) {
     if (outOfTime()) {
@@ -270,13 +341,14 @@ export async function runPlan(event: InvocationEvent | undefined, deps: HandlerD
       continue;
     }
     try {
-      const result = await reconcileGroup(deps.io, group, { planId: config.planId, settings, now, outOfTime, signals });
+      const result = await reconcileGroup(deps.io, group, { planId: config.planId, settings, now, outOfTime, signals, random: deps.random });
       results.push(result);
       logger.info('reconciled', {
         replicationGroupId: group.replicationGroupId,
         notes: result.decision.notes,
         actions: result.executed.map((x) => ({ kind: x.action.kind, outcome: x.outcome, error: x.error })),
         metrics: result.decision.metrics,
+        ...(result.decision.metrics.circuitOpen ? { circuitReason: result.decision.metrics.circuitReason } : {}),
       });
       const m = result.decision.metrics;
       publishGroupMetrics(deps.newMetrics(), group.replicationGroupId, [
@@ -284,7 +356,9 @@ export async function runPlan(event: InvocationEvent | undefined, deps: HandlerD
         [METRIC_EXPORT_AGE, MetricUnit.Seconds, m.exportAgeSeconds],
         [METRIC_EXPORTS_IN_FLIGHT, MetricUnit.Count, m.exportsInFlight],
         [METRIC_FAILURES, MetricUnit.Count, result.failures],
-      ]);
+        [METRIC_UNEXPORTED_BACKUPS, MetricUnit.Count, m.unexportedBackups],
+        [METRIC_CIRCUIT_OPEN, MetricUnit.Count, m.circuitOpen],
+      ], m.circuitOpen ? { CircuitReason: m.circuitReason ?? 'unknown' } : undefined);
     } catch (e) {
       errors++;
       logger.error('reconcile failed', { replicationGroupId: group.replicationGroupId, error: e as Error });

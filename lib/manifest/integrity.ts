@@ -55,8 +55,16 @@ export function checkManifestKey(key: string, manifest: BackupManifest, now: Dat
   if (expected !== key) {
     return `its content (group ${manifest.replicationGroupId}, snapshot ${manifest.snapshotName} taken ${manifest.snapshotCreateTime}) belongs under ${expected}, not under this key`;
   }
-  if (time.getTime() > now.getTime() + FUTURE_TOLERANCE_MS) {
+  const latest = now.getTime() + FUTURE_TOLERANCE_MS;
+  if (time.getTime() > latest) {
     return `its snapshot time ${manifest.snapshotCreateTime} is in the future (now ${now.toISOString()})`;
+  }
+  const exportTime = Date.parse(manifest.exportTime);
+  if (Number.isNaN(exportTime) || exportTime > latest) {
+    return `its export time ${manifest.exportTime} is in the future (now ${now.toISOString()})`;
+  }
+  if (exportTime < time.getTime()) {
+    return `its export time ${manifest.exportTime} is before its snapshot time ${manifest.snapshotCreateTime}`;
   }
   for (const shard of manifest.shards) {
     if (!shard.key.startsWith(`${manifest.exportName}-`)) {
@@ -70,14 +78,17 @@ export function checkManifestKey(key: string, manifest: BackupManifest, now: Dat
  * Compares the objects as they are now with what the manifest pinned. Each shard must exist with the same size, and,
  * when the manifest pinned a version (format 2), the current version must be that version (an overwrite makes a new
  * current version: the message names the version to copy back). Returns every problem found (empty: intact).
+ *
+ * @param bucketName the bucket the heads come from, to print the exact command that repairs an overwritten object
  */
 export function checkObjectsAgainstManifest(
   manifest: BackupManifest,
   heads: ReadonlyMap<string, ObjectHead | undefined>,
+  bucketName?: string,
 ): IntegrityProblem[] {
   const problems: IntegrityProblem[] = [];
   for (const shard of manifest.shards) {
-    const problem = checkShard(shard, heads.get(shard.key));
+    const problem = checkShard(shard, heads.get(shard.key), bucketName ?? '<bucket>');
     if (problem) {
       problems.push({ key: shard.key, reason: problem });
     }
@@ -85,17 +96,20 @@ export function checkObjectsAgainstManifest(
   return problems;
 }
 
-function checkShard(shard: ManifestShard, head: ObjectHead | undefined): string | undefined {
+function checkShard(shard: ManifestShard, head: ObjectHead | undefined, bucket: string): string | undefined {
   if (!head) {
-    return 'object does not exist (deleted, expired by a lifecycle rule, or not replicated yet)';
+    // In a versioned bucket a DeleteObject only adds a delete marker: the verified version may still be there.
+    const pinned = shard.versionId === undefined ? ''
+      : `; if version ${shard.versionId} is still listed (aws s3api list-object-versions --bucket ${bucket} --prefix ${shard.key}), `
+        + 'a delete marker hides it: delete the delete marker (delete-object with its --version-id) and it is current again';
+    return `object does not exist (deleted, expired by a lifecycle rule, or not replicated yet)${pinned}`;
+  }
+  if (shard.versionId !== undefined && head.versionId !== shard.versionId) {
+    return `current version is ${head.versionId ?? '(none: versioning off?)'} (${head.sizeBytes} bytes), but the manifest verified version ${shard.versionId} `
+      + `(${shard.sizeBytes} bytes): the object was overwritten after the commit. ${repair(bucket, shard, head.versionId)}`;
   }
   if (head.sizeBytes === 0) {
     return 'object is empty (0 bytes)';
-  }
-  if (shard.versionId !== undefined && head.versionId !== shard.versionId) {
-    return `current version is ${head.versionId ?? '(none: versioning off?)'}, but the manifest verified version ${shard.versionId}; `
-      + `the object was overwritten after the commit: copy version ${shard.versionId} back over it `
-      + '(aws s3api copy-object --copy-source "<bucket>/<key>?versionId=<id>") or restore from another export';
   }
   if (head.sizeBytes !== shard.sizeBytes) {
     return `size is ${head.sizeBytes} bytes, but the manifest recorded ${shard.sizeBytes}`;
@@ -104,6 +118,20 @@ function checkShard(shard: ManifestShard, head: ObjectHead | undefined): string 
     return `ETag is ${head.etag}, but the manifest recorded ${shard.etag}`;
   }
   return undefined;
+}
+
+/**
+ * The repair for an object whose verified version is no longer the current one. Copying it back makes a new version
+ * with a new id, which no longer matches the manifest (so only a restore that verifies the content itself accepts
+ * it); removing the newer version makes the verified version current again under its own id.
+ */
+function repair(bucket: string, shard: ManifestShard, currentVersion: string | undefined): string {
+  const remove = currentVersion === undefined ? ''
+    : ` make it current again by deleting the newer version (aws s3api delete-object --bucket ${bucket} --key ${shard.key} --version-id ${currentVersion}; `
+      + 'copy that version elsewhere first if it matters), or';
+  return `Version ${shard.versionId} is the one to copy back:${remove} `
+    + `copy it back over the object (aws s3api copy-object --bucket ${bucket} --key ${shard.key} --copy-source "${bucket}/${shard.key}?versionId=${shard.versionId}") `
+    + 'and restore with BackupSource.fromRdbObjects, which verifies the content itself; or restore from another export';
 }
 
 function normalizeEtag(etag: string): string {

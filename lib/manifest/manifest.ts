@@ -9,6 +9,7 @@
  *
  * Layering: `lib/rdb` < `lib/manifest` < `lib/backup-plan`, `lib/restore`, `lib/drill`.
  */
+import { shardsProblem } from './validate';
 import type { RdbChecksumStatus, RdbDatabaseCount, RdbExpiryBucket } from '../rdb/types';
 
 /** The format version this library writes. */
@@ -18,9 +19,6 @@ export const READABLE_MANIFEST_FORMAT_VERSIONS: readonly number[] = [1, 2];
 
 /** All manifests live under this prefix; one folder per replication group. */
 export const MANIFEST_ROOT = 'manifests/';
-
-/** Object key suffix ElastiCache gives each shard of an export: `<TargetSnapshotName>-0001.rdb`. */
-const RDB_SUFFIX = /-(\d{4})\.rdb$/;
 
 export type SnapshotSource = 'automated' | 'manual';
 
@@ -177,7 +175,7 @@ export function parseManifest(text: string, where: string): BackupManifest {
     throw new ManifestError(`manifest ${where}: field 'snapshotSource' must be 'automated' or 'manual', got ${JSON.stringify(m.snapshotSource)}`);
   }
   for (const field of ['snapshotCreateTime', 'exportTime']) {
-    if (Number.isNaN(Date.parse(m[field] as string))) {
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(m[field] as string) || Number.isNaN(Date.parse(m[field] as string))) {
       throw new ManifestError(`manifest ${where}: field '${field}' must be an ISO-8601 time, got ${JSON.stringify(m[field])}`);
     }
   }
@@ -190,24 +188,10 @@ export function parseManifest(text: string, where: string): BackupManifest {
   if (m.shardCount !== m.shards.length) {
     throw new ManifestError(`manifest ${where}: 'shardCount' is ${JSON.stringify(m.shardCount)} but 'shards' lists ${m.shards.length} objects`);
   }
-  m.shards.forEach((shard: unknown, i: number) => {
-    const s = shard as Record<string, unknown>;
-    if (typeof s !== 'object' || s === null || typeof s.key !== 'string' || s.key.length === 0) {
-      throw new ManifestError(`manifest ${where}: shards[${i}].key must be a non-empty string`);
-    }
-    if (s.key.includes(',')) {
-      throw new ManifestError(`manifest ${where}: shards[${i}].key '${s.key}' contains a comma, which ElastiCache does not accept in a seed ARN`);
-    }
-    if (!RDB_SUFFIX.test(s.key)) {
-      throw new ManifestError(`manifest ${where}: shards[${i}].key '${s.key}' is not an export object key (<name>-NNNN.rdb)`);
-    }
-    if (typeof s.sizeBytes !== 'number' || !Number.isInteger(s.sizeBytes) || s.sizeBytes < 0) {
-      throw new ManifestError(`manifest ${where}: shards[${i}].sizeBytes must be a non-negative integer, got ${JSON.stringify(s.sizeBytes)}`);
-    }
-    if (s.rdbVersion !== undefined && (typeof s.rdbVersion !== 'number' || !Number.isInteger(s.rdbVersion))) {
-      throw new ManifestError(`manifest ${where}: shards[${i}].rdbVersion must be an integer when present, got ${JSON.stringify(s.rdbVersion)}`);
-    }
-  });
+  const shardProblem = shardsProblem(m.shards, m.formatVersion);
+  if (shardProblem) {
+    throw new ManifestError(`manifest ${where}: ${shardProblem}`);
+  }
   return m as unknown as BackupManifest;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Reading the verifier's expiry histogram (contract; the implementation replaces the body).
+ * Reading the verifier's expiry histogram (see histogram.ts for how buckets are made).
  */
 import { RdbExpiryBucket } from './types';
 
@@ -8,6 +8,19 @@ import { RdbExpiryBucket } from './types';
  * `atMost` every bucket that overlaps it. A restore at `toMs` of a backup taken at `fromMs` has between
  * `keys - atMost` and `keys - atLeast` keys live (of those with an expiry).
  */
-export function keysExpiringBetween(_histogram: readonly RdbExpiryBucket[], _fromMs: number, _toMs: number): { atLeast: number; atMost: number } {
-  throw new Error('keysExpiringBetween is not implemented yet');
+export function keysExpiringBetween(histogram: readonly RdbExpiryBucket[], fromMs: number, toMs: number): { atLeast: number; atMost: number } {
+  let atLeast = 0;
+  let atMost = 0;
+  if (!(toMs > fromMs)) {
+    return { atLeast, atMost };
+  }
+  for (const bucket of histogram) {
+    const overlaps = bucket.notBefore < toMs && bucket.notAfter > fromMs;
+    if (!overlaps) continue;
+    atMost += bucket.keys;
+    if (bucket.notBefore >= fromMs && bucket.notAfter <= toMs) {
+      atLeast += bucket.keys;
+    }
+  }
+  return { atLeast, atMost };
 }

@@ -60,6 +60,11 @@ export interface RdbReport {
   readonly functions: number;
   /** Module type names (9-character ids) met in module values and module aux data, with counts. */
   readonly modules: Readonly<Record<string, number>>;
+  /**
+   * Keys per RDB value encoding, by the engines' names for the type ids (`string`, `list-quicklist-2`,
+   * `hash-listpack`, `stream-listpacks-3`, ...).
+   */
+  readonly valueTypes: Readonly<Record<string, number>>;
 }
 
 /** Options of the verifier. */

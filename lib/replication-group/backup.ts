@@ -176,7 +176,8 @@ export interface BackupOptions {
    * Take the automatic backup from a replica (`SnapshottingClusterId` = `<replicationGroupId>-002`) instead of the
    * primary, so the primary's latency and memory are not affected by the backup.
    *
-   * Only for cluster mode disabled with at least one replica.
+   * Only for cluster mode disabled with at least one replica. Without it (or with no replica) cluster mode disabled
+   * takes the automatic backup from the primary, `<replicationGroupId>-001`, which is then named explicitly.
    *
    * @default - true when cluster mode is disabled and there is a replica, false otherwise
    * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/backups.html

@@ -1,38 +1,21 @@
-import { Annotations, ArnFormat, Duration, IResource, RemovalPolicy, Resource, SecretValue, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, IResource, RemovalPolicy, Resource, SecretValue, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { BackupOptions, BackupWindow, MaintenanceWindow } from './backup';
+import { BackupOptions, MaintenanceWindow } from './backup';
+import { ImportedReplicationGroup } from './imported-replication-group';
 import { CacheParameterGroup } from './parameter-group';
-import { CacheEngine, EngineType } from '../engine';
 import {
-  AUTH_TOKEN_EXCLUDED_CHARACTERS,
-  authTokenProblems,
-  generateReplicationGroupId,
-  isBurstableNodeType,
-  isDataTieringNodeType,
-  NODE_TYPE_PATTERN,
-  replicationGroupIdProblems,
-} from '../private/cache-rules';
-import { describeValue, ValidationError } from '../private/errors';
+  addWarnings, retainOwnHelpers, DEFAULT_NODE_TYPE, DEFAULT_PORT, DEFAULT_RETENTION_DAYS, defaultSubnets, generateAuthTokenSecret, resolveWindows,
+  snapshottingMember, validateBackup, validateEncryption, validateNodeType, validatePort, validateReplicationGroupId, validateTopology,
+} from './replication-group-rules';
+import { CacheEngine } from '../engine';
+import { generateReplicationGroupId, isDataTieringNodeType } from '../private/cache-rules';
+import { ValidationError } from '../private/errors';
 import { parameterGroupProblems } from '../private/parameters';
-import {
-  Arc,
-  backupOverlapsMaintenance,
-  chooseBackupWindow,
-  chooseMaintenanceWindow,
-  DEFAULT_BACKUP_WINDOW,
-  DEFAULT_MAINTENANCE_WINDOW,
-  describeMinutes,
-  formatDailyWindow,
-  formatWeeklyWindow,
-  MIN_WINDOW_MINUTES,
-  parseDailyWindow,
-  parseWeeklyWindow,
-} from '../private/windows';
 
 /**
  * An ElastiCache replication group (Valkey or Redis OSS), defined here or imported.
@@ -51,6 +34,14 @@ export interface IReplicationGroup extends IResource, ec2.IConnectable {
    * @attribute
    */
   readonly replicationGroupArn: string;
+
+  /**
+   * The node type (for example `cache.r7g.large`), when known. A `BackupPlan` uses it to refuse data tiering groups
+   * and to size the export timeout.
+   *
+   * @default - unknown (an imported group without `nodeType`)
+   */
+  readonly nodeType?: string;
 }
 
 /**
@@ -293,18 +284,16 @@ export interface ReplicationGroupAttributes {
    * @default 6379
    */
   readonly port?: number;
+
+  /**
+   * The group's node type, for example `cache.r7g.large`. Lets a `BackupPlan` refuse data tiering groups at synth
+   * time and derive the export timeout from the node's memory.
+   *
+   * @default - unknown: the plan checks the node type at deploy time (self-test) and uses the default export timeout
+   */
+  readonly nodeType?: string;
 }
 
-const DEFAULT_PORT = 6379;
-const DEFAULT_NODE_TYPE = 'cache.r7g.large';
-const DEFAULT_RETENTION_DAYS = 15;
-const MIN_RETENTION_DAYS = 1;
-const MAX_RETENTION_DAYS = 35;
-const MAX_SHARDS = 500;
-const MAX_REPLICAS = 5;
-const MAX_NODES = 500;
-const RECOMMENDED_RETENTION_DAYS = 15;
-const WARNING_PREFIX = 'cdk-elasticache-backup';
 
 /**
  * A Valkey or Redis OSS replication group, ready for backup and restore by default.
@@ -379,13 +368,16 @@ export class ReplicationGroup extends Resource implements IReplicationGroup {
   public readonly maintenanceWindow: string;
 
   /**
-   * The member cluster the automatic backups are taken from.
+   * The member cluster the automatic backups are taken from: the first replica (`-002`) with `fromReplica`, otherwise
+   * the primary (`-001`). Always set in cluster mode disabled, because CloudFormation has refused
+   * `SnapshotRetentionLimit` without `SnapshottingClusterId` (aws/aws-cdk#6256).
    *
-   * @default - none: ElastiCache chooses (cluster mode enabled, no replica, or `fromReplica: false`)
+   * @default - none in cluster mode enabled (ElastiCache does not accept one there)
    */
   public readonly snapshottingClusterId?: string;
 
   private readonly cfnResource: elasticache.CfnReplicationGroup;
+  private topic?: sns.ITopic;
 
   constructor(scope: Construct, id: string, props: ReplicationGroupProps) {
     super(scope, id);
@@ -433,7 +425,7 @@ export class ReplicationGroup extends Resource implements IReplicationGroup {
     this.backupRetention = retention;
     this.backupWindow = windows.backup;
     this.maintenanceWindow = windows.maintenance;
-    this.snapshottingClusterId = fromReplica ? `${replicationGroupId}-002` : undefined;
+    this.snapshottingClusterId = snapshottingMember(replicationGroupId, clusterModeEnabled, fromReplica, retention);
     this.replicationGroupArn = Stack.of(this).formatArn({
       service: 'elasticache',
       resource: 'replicationgroup',
@@ -441,7 +433,7 @@ export class ReplicationGroup extends Resource implements IReplicationGroup {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
 
-    this.addWarnings(retention, replicas, nodeType, transitEncryption);
+    addWarnings(this, retention, replicas, nodeType, transitEncryption);
 
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
     const retainHelpers = removalPolicy === RemovalPolicy.RETAIN || removalPolicy === RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
@@ -470,25 +462,9 @@ export class ReplicationGroup extends Resource implements IReplicationGroup {
       parameters: props.parameters,
     });
 
-    let authToken = props.authToken;
-    if (props.authTokenSecret) {
-      this.authTokenSecret = props.authTokenSecret;
-    } else if (!authToken && !props.userGroupIds && transitEncryption) {
-      const generated = new secretsmanager.Secret(this, 'AuthToken', {
-        description: `AUTH token of ElastiCache replication group ${replicationGroupId}`,
-        // The token protects the same data as the cache, so it shares the cache's customer managed key when one is given.
-        encryptionKey: props.encryptionKey,
-        generateSecretString: {
-          passwordLength: 64,
-          excludeCharacters: AUTH_TOKEN_EXCLUDED_CHARACTERS,
-          includeSpace: false,
-          requireEachIncludedType: true,
-        },
-      });
-      acknowledgeAuthTokenSecret(generated, props.encryptionKey !== undefined);
-      this.authTokenSecret = generated;
-    }
-    authToken = authToken ?? this.authTokenSecret?.secretValue;
+    const generateToken = !props.authToken && !props.userGroupIds && transitEncryption;
+    this.authTokenSecret = props.authTokenSecret ?? (generateToken ? generateAuthTokenSecret(this, replicationGroupId, props.encryptionKey) : undefined);
+    const authToken = props.authToken ?? this.authTokenSecret?.secretValue;
 
     const multiAz = props.multiAz ?? hasReplica;
     this.cfnResource = new elasticache.CfnReplicationGroup(this, 'Resource', {
@@ -520,19 +496,37 @@ export class ReplicationGroup extends Resource implements IReplicationGroup {
       notificationTopicArn: props.notificationTopic?.topicArn,
       dataTieringEnabled: !Token.isUnresolved(nodeType) && isDataTieringNodeType(nodeType) ? true : undefined,
     });
+    this.topic = props.notificationTopic;
     this.cfnResource.applyRemovalPolicy(removalPolicy);
     if (retainHelpers) {
-      subnetGroup.applyRemovalPolicy(RemovalPolicy.RETAIN);
-      (this.parameterGroup.node.defaultChild as elasticache.CfnParameterGroup).applyRemovalPolicy(RemovalPolicy.RETAIN);
-      for (const sg of this.securityGroups) {
-        if (sg instanceof ec2.SecurityGroup && this.node.children.includes(sg)) {
-          sg.applyRemovalPolicy(RemovalPolicy.RETAIN);
-        }
-      }
-      if (this.authTokenSecret instanceof secretsmanager.Secret && this.node.children.includes(this.authTokenSecret)) {
-        this.authTokenSecret.applyRemovalPolicy(RemovalPolicy.RETAIN);
-      }
+      retainOwnHelpers(this, [subnetGroup, this.parameterGroup.node.defaultChild as elasticache.CfnParameterGroup, ...this.securityGroups,
+        ...(this.authTokenSecret ? [this.authTokenSecret] : [])]);
     }
+  }
+
+  /**
+   * The SNS topic that receives the group's events, when one is set.
+   */
+  public get notificationTopic(): sns.ITopic | undefined {
+    return this.topic;
+  }
+
+  /**
+   * Sets the SNS topic that receives the group's events (`NotificationTopicArn`), when none is set yet. A
+   * `BackupPlan` calls it so that it hears about the group's backups.
+   *
+   * @param topic a topic in the group's account and region
+   */
+  public useNotificationTopic(topic: sns.ITopic): void {
+    if (this.topic === topic) {
+      return;
+    }
+    if (this.topic !== undefined) {
+      throw new ValidationError(this, `the replication group already sends its events to ${this.topic.node.path}, got another topic `
+        + `${topic.node.path}; a replication group has one notification topic: pass the same topic to both`);
+    }
+    this.topic = topic;
+    this.cfnResource.notificationTopicArn = topic.topicArn;
   }
 
   /**
@@ -602,295 +596,6 @@ export class ReplicationGroup extends Resource implements IReplicationGroup {
     if (this.clusterModeEnabled !== enabled) {
       throw new ValidationError(this, `'${attribute}' is not available with cluster mode ${this.clusterModeEnabled ? 'enabled' : 'disabled'}; `
         + `use '${alternative}' (or 'endpointAddress'/'endpointPort', which pick the right one)`);
-    }
-  }
-
-  private addWarnings(retention: Duration, replicas: number, nodeType: string, transitEncryption: boolean): void {
-    const annotations = Annotations.of(this);
-    if (!retention.isUnresolved() && retention.toDays() < RECOMMENDED_RETENTION_DAYS) {
-      annotations.addWarningV2(`${WARNING_PREFIX}:shortBackupRetention`,
-        `Automatic backups are kept ${retention.toHumanString()}, under the ${RECOMMENDED_RETENTION_DAYS} days that cdk-nag's `
-        + 'ElastiCacheRedisClusterAutomaticBackup rule asks for; set \'backup.retention\' to Duration.days(15) or more');
-    }
-    if (!Token.isUnresolved(replicas) && replicas === 0) {
-      annotations.addWarningV2(`${WARNING_PREFIX}:noReplica`,
-        'The replication group has no replica: no Multi-AZ, no automatic failover, and automatic backups run on the primary '
-        + '(latency and memory impact); set \'replicasPerShard\' to 1 or more for production');
-    }
-    if (!Token.isUnresolved(nodeType) && isBurstableNodeType(nodeType)) {
-      annotations.addWarningV2(`${WARNING_PREFIX}:burstableNodeType`,
-        `Node type ${nodeType} is burstable: CPU credits and little memory make backups slow or fail under load; `
-        + 'use a non-burstable node type (for example cache.r7g.large) for production');
-    }
-    if (!Token.isUnresolved(nodeType) && isDataTieringNodeType(nodeType)) {
-      annotations.addWarningV2(`${WARNING_PREFIX}:dataTieringNoExport`,
-        `Node type ${nodeType} uses data tiering: its backups cannot be exported to Amazon S3 and can only be restored to `
-        + 'data tiering (r6gd) node types');
-    }
-    if (!transitEncryption) {
-      annotations.addWarningV2(`${WARNING_PREFIX}:noTransitEncryption`,
-        'Transit encryption is off: connections are not encrypted and there is no AUTH token or user group');
-    }
-  }
-}
-
-class ImportedReplicationGroup extends Resource implements IReplicationGroup {
-  public readonly replicationGroupId: string;
-  public readonly replicationGroupArn: string;
-  public readonly connections: ec2.Connections;
-
-  constructor(scope: Construct, id: string, attrs: ReplicationGroupAttributes) {
-    super(scope, id);
-    const errors = [...validateReplicationGroupId(attrs.replicationGroupId), ...validatePort(attrs.port ?? DEFAULT_PORT)];
-    if (errors.length > 0) {
-      throw new ValidationError(this, errors.join('\n'));
-    }
-    this.replicationGroupId = attrs.replicationGroupId;
-    this.replicationGroupArn = Stack.of(this).formatArn({
-      service: 'elasticache',
-      resource: 'replicationgroup',
-      resourceName: attrs.replicationGroupId,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    this.connections = new ec2.Connections({
-      securityGroups: attrs.securityGroups,
-      defaultPort: ec2.Port.tcp(attrs.port ?? DEFAULT_PORT),
-    });
-  }
-}
-
-function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
-  return { subnetType: vpc.privateSubnets.length > 0 ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED };
-}
-
-function isConcrete(value: unknown): boolean {
-  return value !== undefined && !Token.isUnresolved(value);
-}
-
-function validateReplicationGroupId(id: string | undefined): string[] {
-  if (id === undefined || Token.isUnresolved(id)) {
-    return [];
-  }
-  const problems = replicationGroupIdProblems(id);
-  if (problems.length === 0) {
-    return [];
-  }
-  return [`'replicationGroupId' is invalid, got ${describeValue(id)}: it ${problems.join(', ')}; use 1 to 40 lowercase letters, `
-    + 'digits or hyphens, starting with a letter, without \'--\' and without a trailing hyphen'];
-}
-
-function validateNodeType(nodeType: string, clusterModeEnabled: boolean): string[] {
-  if (Token.isUnresolved(nodeType)) {
-    return [];
-  }
-  if (!NODE_TYPE_PATTERN.test(nodeType)) {
-    return [`'nodeType' must look like cache.<family>.<size>, got ${describeValue(nodeType)}; for example 'cache.r7g.large'`];
-  }
-  if (nodeType === 'cache.t1.micro' && !clusterModeEnabled) {
-    return [`'nodeType' does not support backups with cluster mode disabled, got ${describeValue(nodeType)}; `
-      + 'choose a current node type, for example \'cache.t4g.micro\''];
-  }
-  return [];
-}
-
-function validateTopology(props: ReplicationGroupProps, clusterModeEnabled: boolean, shards: number, replicas: number): string[] {
-  const errors: string[] = [];
-  for (const [name, value] of [['shards', props.shards], ['replicasPerShard', props.replicasPerShard]] as const) {
-    if (value !== undefined && Token.isUnresolved(value)) {
-      errors.push(`'${name}' cannot be a deploy-time value, got ${Token.asString(value)}; the node layout and the snapshotting `
-        + 'cluster are chosen from it at synth time');
-    }
-  }
-  if (errors.length > 0) {
-    return errors;
-  }
-  if (props.shards !== undefined && !clusterModeEnabled) {
-    errors.push(`'shards' requires cluster mode enabled, got ${describeValue(props.shards)} with cluster mode disabled; `
-      + 'set \'clusterMode\' to ClusterMode.ENABLED or remove \'shards\'');
-  } else if (isConcrete(shards) && (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS)) {
-    errors.push(`'shards' must be an integer from 1 to ${MAX_SHARDS}, got ${describeValue(shards)}`);
-  }
-  const replicasValid = !isConcrete(replicas) || (Number.isInteger(replicas) && replicas >= 0 && replicas <= MAX_REPLICAS);
-  if (!replicasValid) {
-    errors.push(`'replicasPerShard' must be an integer from 0 to ${MAX_REPLICAS}, got ${describeValue(replicas)}`);
-  }
-  if (errors.length === 0 && clusterModeEnabled && isConcrete(shards) && isConcrete(replicas) && shards * (replicas + 1) > MAX_NODES) {
-    errors.push(`'shards' and 'replicasPerShard' give too many nodes, got ${shards} shards x ${replicas + 1} nodes = `
-      + `${shards * (replicas + 1)}; a replication group has at most ${MAX_NODES} nodes`);
-  }
-  if (props.multiAz === true && isConcrete(replicas) && replicas === 0) {
-    errors.push('\'multiAz\' needs a replica in every shard, got true with \'replicasPerShard\' 0; set \'replicasPerShard\' to 1 or more');
-  }
-  return errors;
-}
-
-function validateBackup(props: ReplicationGroupProps, clusterModeEnabled: boolean, replicas: number, retention: Duration): string[] {
-  const errors: string[] = [];
-  if (!retention.isUnresolved()) {
-    const days = retention.toSeconds() / 86400;
-    if (!Number.isInteger(days)) {
-      errors.push(`'backup.retention' must be a whole number of days, got ${retention.toHumanString()}; `
-        + `use Duration.days(n) with n from ${MIN_RETENTION_DAYS} to ${MAX_RETENTION_DAYS}`);
-    } else if (days < MIN_RETENTION_DAYS || days > MAX_RETENTION_DAYS) {
-      errors.push(`'backup.retention' is out of range, got ${retention.toHumanString()}; `
-        + `ElastiCache keeps automatic backups for ${MIN_RETENTION_DAYS} to ${MAX_RETENTION_DAYS} days`);
-    }
-  }
-  if (props.backup?.fromReplica === true && clusterModeEnabled) {
-    errors.push('\'backup.fromReplica\' cannot be used with cluster mode enabled, got true; '
-      + 'ElastiCache does not accept a snapshotting cluster for cluster mode enabled: remove \'backup.fromReplica\'');
-  } else if (props.backup?.fromReplica === true && isConcrete(replicas) && replicas === 0) {
-    errors.push('\'backup.fromReplica\' needs a replica, got true with \'replicasPerShard\' 0; '
-      + 'set \'replicasPerShard\' to 1 or more, or remove \'backup.fromReplica\'');
-  }
-  return errors;
-}
-
-function validateEncryption(
-  scope: Construct,
-  props: ReplicationGroupProps,
-  engine: CacheEngine,
-  transitEncryption: boolean,
-  atRestEncryption: boolean,
-): string[] {
-  const errors: string[] = [];
-  if (props.encryptionKey && !atRestEncryption) {
-    errors.push('\'encryptionKey\' requires encryption at rest, got \'atRestEncryption\' false; '
-      + 'remove \'encryptionKey\' or set \'atRestEncryption\' to true');
-  }
-  if (props.transitEncryptionMode !== undefined && !transitEncryption) {
-    errors.push(`'transitEncryptionMode' requires transit encryption, got ${describeValue(props.transitEncryptionMode)} with `
-      + '\'transitEncryption\' false; remove \'transitEncryptionMode\' or set \'transitEncryption\' to true');
-  } else if (props.transitEncryptionMode !== undefined && !supportsTransitEncryptionMode(engine)) {
-    errors.push(`'transitEncryptionMode' needs Valkey 7.2+ or Redis OSS 7.0+, got ${engine.toString()}; `
-      + 'remove \'transitEncryptionMode\' or choose a newer engine');
-  }
-  if (props.authToken && props.authTokenSecret) {
-    errors.push('\'authToken\' and \'authTokenSecret\' are both set; set only one');
-  }
-  for (const [name, given] of [['authToken', props.authToken], ['authTokenSecret', props.authTokenSecret]] as const) {
-    if (given && !transitEncryption) {
-      errors.push(`'${name}' requires transit encryption, got 'transitEncryption' false; set 'transitEncryption' to true or remove '${name}'`);
-    }
-    if (given && props.userGroupIds) {
-      errors.push(`'userGroupIds' cannot be combined with '${name}'; use either RBAC user groups or an AUTH token`);
-    }
-  }
-  if (props.userGroupIds && !transitEncryption) {
-    errors.push('\'userGroupIds\' requires transit encryption, got \'transitEncryption\' false; set \'transitEncryption\' to true');
-  }
-  if (props.authToken) {
-    const resolved = Stack.of(scope).resolve(props.authToken);
-    if (typeof resolved === 'string' && !resolved.startsWith('{{resolve:')) {
-      for (const problem of authTokenProblems(resolved)) {
-        errors.push(`'authToken' ${problem}`);
-      }
-    }
-  }
-  return errors;
-}
-
-function supportsTransitEncryptionMode(engine: CacheEngine): boolean {
-  return engine.engineType === EngineType.VALKEY || engine.majorVersion >= 7;
-}
-
-function validatePort(port: number): string[] {
-  if (isConcrete(port) && (!Number.isInteger(port) || port < 1 || port > 65535)) {
-    return [`'port' must be an integer from 1 to 65535, got ${describeValue(port)}`];
-  }
-  return [];
-}
-
-interface ResolvedWindows {
-  readonly backup: string;
-  readonly maintenance: string;
-}
-
-/**
- * Checks the windows that were given and chooses the ones that were not, so that they never overlap.
- * Adds error messages to `errors`; the windows returned are meaningless when it did.
- */
-function resolveWindows(backupWindow: BackupWindow | undefined, maintenanceWindow: MaintenanceWindow | undefined, errors: string[]): ResolvedWindows {
-  const backupText = backupWindow?.value;
-  const maintenanceText = maintenanceWindow?.value;
-  const backup = backupText === undefined || Token.isUnresolved(backupText) ? undefined : checkDailyWindow(backupText, errors);
-  const maintenance = maintenanceText === undefined || Token.isUnresolved(maintenanceText) ? undefined : checkWeeklyWindow(maintenanceText, errors);
-
-  if (backup && maintenance) {
-    if (backupOverlapsMaintenance(backup, maintenance)) {
-      errors.push(`'backup.window' overlaps 'maintenanceWindow', got ${describeValue(backupText)} and ${describeValue(maintenanceText)}; `
-        + 'ElastiCache requires the daily backup window and the weekly maintenance window not to overlap');
-    }
-    return { backup: backupText!, maintenance: maintenanceText! };
-  }
-  if (backup && maintenanceText === undefined) {
-    const chosen = chooseMaintenanceWindow(backup);
-    if (!chosen) {
-      errors.push(`'backup.window' leaves no 60-minute gap for the default maintenance window, got ${describeValue(backupText)} `
-        + `(${describeMinutes(backup.duration)}); shorten it or set 'maintenanceWindow'`);
-    }
-    return { backup: backupText!, maintenance: formatWeeklyWindow(chosen ?? DEFAULT_MAINTENANCE_WINDOW) };
-  }
-  if (maintenance && backupText === undefined) {
-    const chosen = chooseBackupWindow(maintenance);
-    if (!chosen) {
-      errors.push(`'maintenanceWindow' leaves no 60-minute daily gap for the default backup window, got ${describeValue(maintenanceText)} `
-        + `(${describeMinutes(maintenance.duration)}); shorten it or set 'backup.window'`);
-    }
-    return { backup: formatDailyWindow(chosen ?? DEFAULT_BACKUP_WINDOW), maintenance: maintenanceText! };
-  }
-  // Neither given, or one is invalid or a deploy-time value: keep what was given, default the rest.
-  return {
-    backup: backupText ?? formatDailyWindow(DEFAULT_BACKUP_WINDOW),
-    maintenance: maintenanceText ?? formatWeeklyWindow(DEFAULT_MAINTENANCE_WINDOW),
-  };
-}
-
-function checkDailyWindow(text: string, errors: string[]): Arc | undefined {
-  const arc = parseDailyWindow(text);
-  if (!arc) {
-    errors.push(`'backup.window' must have the format hh24:mi-hh24:mi (UTC), got ${describeValue(text)}; for example '03:00-05:00'`);
-    return undefined;
-  }
-  if (arc.duration < MIN_WINDOW_MINUTES) {
-    errors.push(`'backup.window' must be at least 60 minutes long, got ${describeValue(text)} (${describeMinutes(arc.duration)}); `
-      + 'for example \'03:00-04:00\'');
-    return undefined;
-  }
-  return arc;
-}
-
-function checkWeeklyWindow(text: string, errors: string[]): Arc | undefined {
-  const arc = parseWeeklyWindow(text);
-  if (!arc) {
-    errors.push('\'maintenanceWindow\' must have the format ddd:hh24:mi-ddd:hh24:mi (UTC, ddd one of sun mon tue wed thu fri sat), '
-      + `got ${describeValue(text)}; for example 'sun:23:00-mon:01:30'`);
-    return undefined;
-  }
-  if (arc.duration < MIN_WINDOW_MINUTES) {
-    errors.push(`'maintenanceWindow' must be at least 60 minutes long, got ${describeValue(text)} (${describeMinutes(arc.duration)}); `
-      + 'for example \'sun:05:00-sun:06:00\'');
-    return undefined;
-  }
-  return arc;
-}
-
-/**
- * The generated AUTH token cannot follow the packs' rotation rules: Secrets Manager has no hosted rotation for
- * ElastiCache AUTH tokens (rotating means ModifyReplicationGroup with AuthTokenUpdateStrategy ROTATE, then SET),
- * so a rotation schedule would change the secret without changing the token and lock clients out.
- */
-function acknowledgeAuthTokenSecret(secret: secretsmanager.Secret, customerKey: boolean): void {
-  const rotationReason = 'ElastiCache AUTH tokens have no hosted rotation; a Secrets Manager rotation schedule would change the secret '
-    + 'without changing the token. Rotate with ModifyReplicationGroup (AuthTokenUpdateStrategy ROTATE then SET), or use RBAC userGroupIds';
-  Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: rotationReason });
-  Validations.of(secret).acknowledge({ id: 'HIPAA.Security-SecretsManagerRotationEnabled', reason: rotationReason });
-  Validations.of(secret).acknowledge({ id: 'NIST.800.53.R5-SecretsManagerRotationEnabled', reason: rotationReason });
-  if (!customerKey) {
-    const keyReason = 'Encrypted with the AWS managed key aws/secretsmanager; pass encryptionKey to encrypt the cache and its AUTH token '
-      + 'with a customer managed key';
-    for (const pack of ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321']) {
-      Validations.of(secret).acknowledge({ id: `${pack}-SecretsManagerUsingKMSKey`, reason: keyReason });
     }
   }
 }

@@ -4,6 +4,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { IConstruct } from 'constructs';
 import { P } from './preflight-properties';
 import { BoundBackupSource, grantWithWildcards, PREFLIGHT_BUCKET_ACTIONS, PREFLIGHT_OBJECT_ACTIONS } from './source-binding';
+import { planNamePrefix } from '../backup-plan/constants';
 import { manifestPrefix } from '../manifest/manifest';
 import { describeValue } from '../private/errors';
 
@@ -23,6 +24,42 @@ export interface LatestExportOptions {
   readonly maxSourceShards?: number;
 }
 
+/**
+ * How much of the content of `.rdb` objects the restore preflight verifies before the group is created.
+ *
+ * Whatever the choice, the preflight checks each object's size, RDB header, EOF opcode and that its CRC-64 trailer is
+ * in place (two small ranged reads), which catches empty, truncated and non-RDB objects.
+ */
+export enum RdbContentVerification {
+  /**
+   * Verify every byte (structure, CRC-64, keys per database) when the objects together fit the preflight's time
+   * budget; above it, check the envelope only and say so in a warning.
+   */
+  AUTO = 'auto',
+  /**
+   * Always verify every byte. The preflight fails, saying how far it got, when the objects are too large to verify
+   * within its time limit (14 minutes).
+   */
+  FULL = 'full',
+  /** Check only size, header, EOF opcode and trailer (for files verified beforehand, or too large to stream in time). */
+  ENVELOPE_ONLY = 'envelope-only',
+}
+
+/**
+ * Options for `BackupSource.fromRdbArns` and `BackupSource.fromRdbObjects`.
+ */
+export interface RdbSourceOptions {
+  /**
+   * How much of the objects' content the preflight verifies.
+   *
+   * A full verification walks every byte as the engine would load it and checks the CRC-64 trailer; it also finds a
+   * file with keys in a database other than 0, which a cluster-mode-enabled group cannot be restored from.
+   *
+   * @default RdbContentVerification.AUTO
+   */
+  readonly verifyContent?: RdbContentVerification;
+}
+
 const S3_OBJECT_ARN = /^arn:[a-z0-9-]+:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/;
 
 /**
@@ -40,13 +77,14 @@ export abstract class BackupSource {
    * `.rdb` objects in S3, by ARN (`arn:<partition>:s3:::<bucket>/<key>.rdb`), one per shard of the backup.
    *
    * The objects must be in the new group's region, encrypted with SSE-S3, and readable by ElastiCache; the
-   * preflight checks this at deploy time. Object keys may not contain commas.
+   * preflight checks this at deploy time, and checks that each object is a complete RDB file (verifying every byte
+   * when they fit its time budget: see `verifyContent`). Object keys may not contain commas.
    *
    * @param arns the `.rdb` object ARNs
    * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/backups-seeding-redis.html
    */
-  public static fromRdbArns(arns: string[]): BackupSource {
-    return new RdbArnsSource(arns);
+  public static fromRdbArns(arns: string[], options: RdbSourceOptions = {}): BackupSource {
+    return new RdbArnsSource(arns, options);
   }
 
   /**
@@ -55,8 +93,8 @@ export abstract class BackupSource {
    * @param bucket the bucket, in the new group's region
    * @param keys the object keys, one per shard of the backup (for an export: `<name>-0001.rdb`, `<name>-0002.rdb`, ...)
    */
-  public static fromRdbObjects(bucket: s3.IBucket, keys: string[]): BackupSource {
-    return new RdbObjectsSource(bucket, keys);
+  public static fromRdbObjects(bucket: s3.IBucket, keys: string[], options: RdbSourceOptions = {}): BackupSource {
+    return new RdbObjectsSource(bucket, keys, options);
   }
 
   /**
@@ -69,11 +107,14 @@ export abstract class BackupSource {
   }
 
   /**
-   * The newest complete export of a replication group in a bucket, resolved at deploy time.
+   * The newest verified, intact export of a replication group in a bucket, resolved at deploy time.
    *
-   * The preflight reads the manifests under `manifests/<replicationGroupId>/` (written by `BackupPlan`), picks the
-   * newest one whose `.rdb` objects are all present (a newer one still being replicated is skipped, with a
-   * warning), checks it, and passes its ARNs to the group. The export chosen at the first deployment stays pinned:
+   * The preflight reads the manifests under `manifests/<replicationGroupId>/` (written by `BackupPlan`) and picks the
+   * newest one that was verified (format 2), is stored under the key its content names, is not dated in the future,
+   * and whose `.rdb` objects are all present and still the versions that were verified (same S3 version and size).
+   * Newer manifests that fail a check (still being replicated, overwritten or deleted objects) are skipped with a
+   * warning that says why, and for an overwritten object which version to copy back. It checks the chosen export and
+   * passes its ARNs to the group. The export chosen at the first deployment stays pinned:
    * later deployments of the same stack keep it, because another one would replace the group.
    *
    * @param bucket the bucket holding the exports in the new group's region (typically a `BackupReplicaBucket`)
@@ -85,6 +126,20 @@ export abstract class BackupSource {
 
   /** @internal */
   public abstract _bind(scope: IConstruct, defaultMaxSourceShards: number): BoundBackupSource;
+}
+
+/** The preflight property for the verification option; absent for the default, so templates stay as they were. */
+function verifyContentProperty(options: RdbSourceOptions): Record<string, string> {
+  return options.verifyContent === undefined ? {} : { [P.verifyContent]: options.verifyContent };
+}
+
+/** Problems with the options of an `.rdb` source. */
+function optionProblems(options: RdbSourceOptions, what: string): string[] {
+  const allowed = Object.values(RdbContentVerification) as string[];
+  if (options.verifyContent !== undefined && !allowed.includes(options.verifyContent)) {
+    return [`'source' ${what} verifyContent must be one of RdbContentVerification.AUTO, FULL or ENVELOPE_ONLY, got ${describeValue(options.verifyContent)}`];
+  }
+  return [];
 }
 
 /** Problems with a list of seed ARNs (literal ones; tokens are checked by the preflight). */
@@ -113,7 +168,7 @@ function arnProblems(arns: string[], what: string): string[] {
 }
 
 class RdbArnsSource extends BackupSource {
-  constructor(private readonly arns: string[]) {
+  constructor(private readonly arns: string[], private readonly options: RdbSourceOptions) {
     super();
   }
 
@@ -122,8 +177,8 @@ class RdbArnsSource extends BackupSource {
     return {
       kind: 'rdbArns',
       snapshotArns: arns,
-      properties: { [P.sourceKind]: 'rdbArns', [P.snapshotArns]: arns },
-      problems: arnProblems(arns, 'fromRdbArns'),
+      properties: { [P.sourceKind]: 'rdbArns', [P.snapshotArns]: arns, ...verifyContentProperty(this.options) },
+      problems: [...arnProblems(arns, 'fromRdbArns'), ...optionProblems(this.options, 'fromRdbArns')],
       grantRead: (grantee) => {
         const bucketArns = new Map<string, string>();
         for (const arn of arns) {
@@ -142,12 +197,12 @@ class RdbArnsSource extends BackupSource {
 }
 
 class RdbObjectsSource extends BackupSource {
-  constructor(private readonly bucket: s3.IBucket, private readonly keys: string[]) {
+  constructor(private readonly bucket: s3.IBucket, private readonly keys: string[], private readonly options: RdbSourceOptions) {
     super();
   }
 
   public _bind(): BoundBackupSource {
-    const problems: string[] = [];
+    const problems: string[] = optionProblems(this.options, 'fromRdbObjects');
     if (this.keys.length === 0) {
       problems.push("'source' fromRdbObjects must list at least one .rdb object, got an empty list");
     }
@@ -165,7 +220,7 @@ class RdbObjectsSource extends BackupSource {
     return {
       kind: 'rdbArns',
       snapshotArns: arns,
-      properties: { [P.sourceKind]: 'rdbArns', [P.snapshotArns]: arns },
+      properties: { [P.sourceKind]: 'rdbArns', [P.snapshotArns]: arns, ...verifyContentProperty(this.options) },
       problems,
       grantRead: (grantee) => {
         grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
@@ -224,8 +279,9 @@ class LatestExportSource extends BackupSource {
     if (!Token.isUnresolved(max) && (!Number.isInteger(max) || max < 1 || max > 500)) {
       problems.push(`'source' latestExport maxSourceShards must be an integer from 1 to 500, got ${max}`);
     }
-    // ElastiCache stores export names in lowercase; BackupPlan names exports `<group>-<snapshot time>`.
-    const exportPrefix = `${group.toLowerCase()}-`;
+    // BackupPlan names exports `ceb-<hash of the group id>-x<time>-<random>`; earlier versions named them
+    // `<group>-<time>` (ElastiCache lowercases export names), and an export in flight during an upgrade keeps its name.
+    const exportPrefixes = Token.isUnresolved(group) ? [] : [planNamePrefix(group), `${group.toLowerCase()}-`];
     return {
       kind: 'latestExport',
       bucket: this.bucket,
@@ -244,7 +300,7 @@ class LatestExportSource extends BackupSource {
           resources: [this.bucket.bucketArn],
         }));
         grantWithWildcards(grantee, PREFLIGHT_OBJECT_ACTIONS,
-          [this.bucket.arnForObjects(`${manifestPrefix(group)}*`), this.bucket.arnForObjects(`${exportPrefix}*`)],
+          [this.bucket.arnForObjects(`${manifestPrefix(group)}*`), ...exportPrefixes.map((prefix) => this.bucket.arnForObjects(`${prefix}*`))],
           `The latest export of ${group} is chosen at deploy time: the preflight reads its manifests and the .rdb objects they name, only those of this group`,
           this.bucket);
       },

@@ -7,10 +7,12 @@
  * a 500-shard restore stays readable; the whole report is cut to fit a CloudFormation status reason.
  */
 import { elastiCacheSnapshotPrincipal, evaluateSeedAccess, PolicyParseError, seedReadStatement } from './bucket-policy';
+import { checkContent, ContentObservation, EnvelopeObservation } from './content-checks';
 import { isDataTiering, nodeMemoryGiB } from './node-memory';
 import type { PreflightRequest } from './preflight-properties';
-import { checkRdbCompatibility, RdbHeader } from '../rdb/header';
+import { checkManifestKey, checkObjectsAgainstManifest, isVerifiedManifest, ObjectHead } from '../manifest/integrity';
 import type { BackupManifest } from '../manifest/manifest';
+import { checkRdbCompatibility, RdbHeader } from '../rdb/header';
 
 /** An S3 object named by a seed ARN. */
 export interface S3ObjectRef {
@@ -20,7 +22,14 @@ export interface S3ObjectRef {
 }
 
 export type HeadObservation =
-  | { readonly status: 'found'; readonly sizeBytes: number; readonly serverSideEncryption?: string; readonly kmsKeyId?: string }
+  | {
+    readonly status: 'found';
+    readonly sizeBytes: number;
+    readonly serverSideEncryption?: string;
+    readonly kmsKeyId?: string;
+    readonly versionId?: string;
+    readonly etag?: string;
+  }
   | { readonly status: 'missing' }
   | { readonly status: 'error'; readonly message: string };
 
@@ -34,6 +43,10 @@ export interface ObjectObservation {
   readonly head: HeadObservation;
   /** Absent when the header was not read (object missing, SSE-KMS, empty). */
   readonly header?: HeaderObservation;
+  /** The size, EOF opcode and trailer check; absent when not made (manifest sources, unreadable objects). */
+  readonly envelope?: EnvelopeObservation;
+  /** The full streaming verification; absent when not made. */
+  readonly content?: ContentObservation;
 }
 
 export type PolicyObservation =
@@ -103,8 +116,6 @@ function gib(bytes: number): string {
 export function checkObjects(request: PreflightRequest, buckets: BucketObservation[], objects: ObjectObservation[]): Findings {
   const failures: string[] = [];
   const warnings: string[] = [];
-  const principal = elastiCacheSnapshotPrincipal(request.region);
-
   // Cluster mode disabled: a single .rdb only.
   if (!request.clusterModeEnabled && objects.length > 1) {
     failures.push(
@@ -113,27 +124,7 @@ export function checkObjects(request: PreflightRequest, buckets: BucketObservati
     );
   }
 
-  for (const b of buckets) {
-    if (b.region.status === 'missing') {
-      failures.push(`bucket ${b.bucket} does not exist: check the bucket name in the restore source`);
-      continue;
-    }
-    if (b.region.status === 'error') {
-      warnings.push(`could not read the region of bucket ${b.bucket} (${b.region.message}); the region was not checked`);
-    } else if (b.region.region !== request.region) {
-      failures.push(
-        `bucket ${b.bucket} is in ${b.region.region} but the replication group is created in ${request.region}, and ElastiCache seeds only from a bucket in its own region: `
-        + `copy or replicate the objects to a bucket in ${request.region} (a BackupReplicaBucket there does this) and restore from that bucket`,
-      );
-    }
-    const inBucket = objects.filter((o) => o.ref.bucket === b.bucket && o.head.status === 'found');
-    const policyFinding = checkPolicy(b, inBucket.map((o) => objectArn(o.ref)), principal);
-    if (policyFinding?.severity === 'failure') {
-      failures.push(policyFinding.message);
-    } else if (policyFinding) {
-      warnings.push(policyFinding.message);
-    }
-  }
+  checkBuckets(request, buckets, objects, { failures, warnings });
 
   const missing = objects.filter((o) => o.head.status === 'missing').map((o) => s3Uri(o.ref));
   if (missing.length > 0) {
@@ -158,16 +149,60 @@ export function checkObjects(request: PreflightRequest, buckets: BucketObservati
     failures.push(`${empty.length} .rdb object(s) are empty: ${listSome(empty.map((o) => s3Uri(o.ref)))}: the export or upload did not complete; restore from another backup`);
   }
 
-  // Headers: not RDB, and RDB version vs the target engine (grouped by version).
+  checkHeaders(request, found, { failures, warnings });
+
+  const content = checkContent(request, found.map((o) => ({
+    uri: s3Uri(o.ref), sizeBytes: o.head.sizeBytes, envelope: o.envelope, content: o.content,
+  })));
+  failures.push(...content.failures);
+  warnings.push(...content.warnings);
+
+  const size = checkSize(request, found.reduce((sum, o) => sum + o.head.sizeBytes, 0));
+  if (size?.severity === 'failure') {
+    failures.push(size.message);
+  } else if (size) {
+    warnings.push(size.message);
+  }
+  return { failures, warnings };
+}
+
+/** Region and bucket policy of each bucket holding seed objects. */
+function checkBuckets(request: PreflightRequest, buckets: BucketObservation[], objects: ObjectObservation[], out: Findings): void {
+  const principal = elastiCacheSnapshotPrincipal(request.region);
+  for (const b of buckets) {
+    if (b.region.status === 'missing') {
+      out.failures.push(`bucket ${b.bucket} does not exist: check the bucket name in the restore source`);
+      continue;
+    }
+    if (b.region.status === 'error') {
+      out.warnings.push(`could not read the region of bucket ${b.bucket} (${b.region.message}); the region was not checked`);
+    } else if (b.region.region !== request.region) {
+      out.failures.push(
+        `bucket ${b.bucket} is in ${b.region.region} but the replication group is created in ${request.region}, and ElastiCache seeds only from a bucket in its own region: `
+        + `copy or replicate the objects to a bucket in ${request.region} (a BackupReplicaBucket there does this) and restore from that bucket`,
+      );
+    }
+    const inBucket = objects.filter((o) => o.ref.bucket === b.bucket && o.head.status === 'found');
+    const policyFinding = checkPolicy(b, inBucket.map((o) => objectArn(o.ref)), principal);
+    if (policyFinding?.severity === 'failure') {
+      out.failures.push(policyFinding.message);
+    } else if (policyFinding) {
+      out.warnings.push(policyFinding.message);
+    }
+  }
+}
+
+/** Headers: not RDB, and RDB version vs the target engine (grouped by version). */
+function checkHeaders(request: PreflightRequest, found: ObjectObservation[], out: Findings): void {
   const invalid = found.filter((o) => o.header?.status === 'invalid');
   for (const o of invalid.slice(0, LIST_LIMIT)) {
-    failures.push(`${s3Uri(o.ref)} is ${(o.header as { message: string }).message}`);
+    out.failures.push(`${s3Uri(o.ref)} is ${(o.header as { message: string }).message}`);
   }
   if (invalid.length > LIST_LIMIT) {
-    failures.push(`${invalid.length - LIST_LIMIT} more object(s) are not RDB files`);
+    out.failures.push(`${invalid.length - LIST_LIMIT} more object(s) are not RDB files`);
   }
   for (const o of found.filter((x) => x.header?.status === 'error')) {
-    warnings.push(`could not read the header of ${s3Uri(o.ref)} (${(o.header as { message: string }).message}); its RDB version was not checked`);
+    out.warnings.push(`could not read the header of ${s3Uri(o.ref)} (${(o.header as { message: string }).message}); its RDB version was not checked`);
   }
   const byVersion = new Map<number, string[]>();
   for (const o of found) {
@@ -184,19 +219,11 @@ export function checkObjects(request: PreflightRequest, buckets: BucketObservati
     }
     const message = `${listSome(uris)}: ${verdict.message}`;
     if (verdict.status === 'error' || request.failOnUncertainCompatibility) {
-      failures.push(verdict.status === 'warning' ? `${message} (failOnUncertainCompatibility is set)` : message);
+      out.failures.push(verdict.status === 'warning' ? `${message} (failOnUncertainCompatibility is set)` : message);
     } else {
-      warnings.push(message);
+      out.warnings.push(message);
     }
   }
-
-  const size = checkSize(request, found.reduce((sum, o) => sum + o.head.sizeBytes, 0));
-  if (size?.severity === 'failure') {
-    failures.push(size.message);
-  } else if (size) {
-    warnings.push(size.message);
-  }
-  return { failures, warnings };
 }
 
 function checkPolicy(b: BucketObservation, objectArns: string[], principal: string): { severity: 'failure' | 'warning'; message: string } | undefined {
@@ -277,11 +304,10 @@ export function checkSize(request: PreflightRequest, totalBytes: number): { seve
 /** A manifest observed under `manifests/<group>/`, newest first. */
 export interface ManifestCandidate {
   readonly key: string;
-  /** The parsed manifest, or why it could not be used. */
+  /** The parsed manifest, when it could be read. */
   readonly manifest?: BackupManifest;
-  readonly error?: string;
-  /** Object keys the manifest lists that do not exist in the bucket (when checked). */
-  readonly missingKeys?: string[];
+  /** Why it cannot be restored (undefined: usable). */
+  readonly problem?: string;
 }
 
 export interface ManifestChoice extends Findings {
@@ -289,11 +315,58 @@ export interface ManifestChoice extends Findings {
 }
 
 /**
- * Chooses the export to restore: the newest manifest whose objects are all present.
+ * Whether a manifest can be trusted before its objects are looked at: it must be verified (format 2), stored under
+ * the key its content names, and not dated in the future. Returns the problem, or undefined.
+ */
+export function manifestTrustProblem(key: string, manifest: BackupManifest, now: Date): string | undefined {
+  if (!isVerifiedManifest(manifest)) {
+    const how = manifest.formatVersion < 2 ? `a format ${manifest.formatVersion} manifest, written before exports were verified` : 'not every shard records a verified version';
+    return `not verified (${how}), so nothing proves its objects are intact; restore it explicitly with BackupSource.fromRdbObjects and its keys `
+      + '(the preflight then verifies the objects themselves)';
+  }
+  const keyProblem = checkManifestKey(key, manifest, now);
+  return keyProblem === undefined ? undefined : `not used: ${keyProblem}`;
+}
+
+/**
+ * Whether the objects of a verified manifest are still the ones it verified (HEAD of each: the current version and
+ * size must match what the manifest pinned). Returns the problem, or undefined when every object is intact.
+ */
+export function manifestObjectsProblem(bucket: string, manifest: BackupManifest, heads: ReadonlyMap<string, HeadObservation>): string | undefined {
+  const parts: string[] = [];
+  const unreadable = manifest.shards.filter((s) => heads.get(s.key)?.status === 'error');
+  for (const s of unreadable.slice(0, LIST_LIMIT)) {
+    parts.push(`could not read s3://${bucket}/${s.key}: ${(heads.get(s.key) as { message: string }).message}`);
+  }
+  const missing = manifest.shards.filter((s) => heads.get(s.key)?.status !== 'found' && heads.get(s.key)?.status !== 'error').map((s) => `s3://${bucket}/${s.key}`);
+  if (missing.length > 0) {
+    // In a versioned bucket a deleted object's verified version is still there, under a delete marker.
+    const deleted = manifest.shards.some((s) => s.versionId !== undefined)
+      ? ' (if they were deleted, the versions the manifest verified may still be listed by aws s3api list-object-versions: delete the delete marker to bring one back)'
+      : '';
+    parts.push(`${missing.length} of ${manifest.shards.length} object(s) missing (${listSome(missing)}), S3 replication may still be in flight${deleted}`);
+  }
+  const found = new Map<string, ObjectHead | undefined>();
+  for (const [key, h] of heads) {
+    if (h.status === 'found') {
+      found.set(key, { key, sizeBytes: h.sizeBytes, versionId: h.versionId, etag: h.etag });
+    }
+  }
+  const changed = checkObjectsAgainstManifest(manifest, found, bucket).filter((p) => found.has(p.key));
+  parts.push(...changed.slice(0, LIST_LIMIT).map((p) => `s3://${bucket}/${p.key}: ${p.reason}`));
+  if (changed.length > LIST_LIMIT) {
+    parts.push(`${changed.length - LIST_LIMIT} more object(s) changed since the export was verified`);
+  }
+  return parts.length === 0 ? undefined : parts.join('; ');
+}
+
+/**
+ * Chooses the export to restore: the newest candidate without a problem.
  *
- * A newer manifest whose objects are not all there yet (S3 replication delivers objects in any order) is
- * skipped with a warning that names it; if no manifest is complete, the preflight fails. `candidates` are
- * newest first and may stop at the first complete one.
+ * Newer manifests that cannot be used (objects not all replicated yet, overwritten or deleted after the commit,
+ * unverified, stored under a key that does not match their content, dated in the future) are skipped with a warning
+ * that names each and says why; if none is usable, the preflight fails. `candidates` are newest first and may stop at
+ * the first usable one.
  */
 export function chooseManifest(bucket: string, replicationGroupId: string, candidates: ManifestCandidate[]): ManifestChoice {
   const where = `s3://${bucket}/manifests/${replicationGroupId}/`;
@@ -305,18 +378,19 @@ export function chooseManifest(bucket: string, replicationGroupId: string, candi
   }
   const skipped: string[] = [];
   for (const c of candidates) {
-    if (c.manifest && c.missingKeys && c.missingKeys.length === 0) {
+    if (c.manifest && c.problem === undefined) {
       const warnings = skipped.length === 0 ? [] : [
         `restoring the export of ${c.manifest.snapshotCreateTime} (${c.key}) because newer manifests are not usable: ${skipped.join('; ')}`,
       ];
       return { chosen: { key: c.key, manifest: c.manifest }, failures: [], warnings };
     }
-    skipped.push(c.error !== undefined
-      ? `${c.key}: ${c.error}`
-      : `${c.key}: ${c.missingKeys!.length} of ${c.manifest!.shards.length} object(s) missing (${listSome(c.missingKeys!.map((k) => `s3://${bucket}/${k}`))}), S3 replication may still be in flight`);
+    skipped.push(`${c.key}: ${c.problem ?? 'not usable'}`);
   }
   return {
-    failures: [`no complete export of ${replicationGroupId} in ${where}: ${skipped.join('; ')}: wait for S3 replication to finish and deploy again, or restore a specific backup with BackupSource.fromRdbObjects`],
+    failures: [
+      `no complete, verified export of ${replicationGroupId} in ${where}: ${skipped.join('; ')}: `
+      + 'wait for S3 replication to finish and deploy again, repair the export as described, or restore a specific backup with BackupSource.fromRdbObjects',
+    ],
     warnings: [],
   };
 }

@@ -2,6 +2,7 @@
  * The restore preflight custom resource's properties: names shared by the construct and the handler, and the
  * handler-side parser (CloudFormation delivers every scalar as a string). Pure; no aws-cdk-lib.
  */
+import { CONTENT_VERIFICATION_MODES, ContentVerificationMode } from './content-checks';
 
 /** CloudFormation type of the preflight custom resource. Part of the API: never rename. */
 export const PREFLIGHT_RESOURCE_TYPE = 'Custom::ElastiCacheRestorePreflight';
@@ -31,6 +32,7 @@ export const P = {
   maxSourceShards: 'MaxSourceShards',
   manifestKey: 'ManifestKey',
   chunkIndex: 'ChunkIndex',
+  verifyContent: 'VerifyContent',
 } as const;
 
 /**
@@ -80,6 +82,11 @@ export interface PreflightRequest {
   readonly reservedMemoryPercent: number;
   readonly failOnUncertainCompatibility: boolean;
   readonly verifyBucketPolicy: boolean;
+  /**
+   * How much of a `rdbArns` source's content to verify. Not part of `source`: changing it alone must not re-run the
+   * checks of a group that exists already (an Update with the same source).
+   */
+  readonly verifyContent: ContentVerificationMode;
   readonly source:
   | { readonly kind: 'rdbArns'; readonly arns: string[] }
   | { readonly kind: 'snapshot'; readonly snapshotName: string }
@@ -159,8 +166,19 @@ export function parsePreflightProperties(props: Record<string, unknown>): Prefli
     reservedMemoryPercent: int(P.reservedMemoryPercent, 25),
     failOnUncertainCompatibility: bool(P.failOnUncertainCompatibility, false),
     verifyBucketPolicy: bool(P.verifyBucketPolicy, true),
+    verifyContent: verifyContentOf(optStr(P.verifyContent)),
     source,
   };
+}
+
+function verifyContentOf(raw: string | undefined): ContentVerificationMode {
+  if (raw === undefined) {
+    return 'auto';
+  }
+  if (!(CONTENT_VERIFICATION_MODES as readonly string[]).includes(raw)) {
+    throw new PropertiesError(`property '${P.verifyContent}' must be ${CONTENT_VERIFICATION_MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(raw)}`);
+  }
+  return raw as ContentVerificationMode;
 }
 
 /** Whether the properties ask for an ARN chunk rather than a preflight. */

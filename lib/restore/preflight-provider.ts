@@ -3,6 +3,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IConstruct } from 'constructs';
+import { PREFLIGHT_MEMORY_MB, PREFLIGHT_TIMEOUT_MINUTES } from './content-checks';
 import { PreflightFunction } from './preflight-function';
 
 /**
@@ -31,8 +32,9 @@ export class PreflightProvider extends Construct {
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR });
     this.onEventFunction = new PreflightFunction(this, 'OnEvent', {
       description: 'cdk-elasticache-backup: checks .rdb objects, exports and snapshots before a replication group is restored from them',
-      timeout: Duration.minutes(5),
-      memorySize: 256,
+      // Streaming verification of .rdb files is CPU-bound: one full vCPU, and time up to the framework's 15-minute wait.
+      timeout: Duration.minutes(PREFLIGHT_TIMEOUT_MINUTES),
+      memorySize: PREFLIGHT_MEMORY_MB,
       logGroup,
     });
     const provider = new cr.Provider(this, 'Provider', {

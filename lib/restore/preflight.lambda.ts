@@ -1,11 +1,13 @@
 /**
  * Restore preflight: a custom resource handler (aws-cdk-lib `custom_resources.Provider` onEvent) that runs
- * before the new replication group is created. It only reads: HeadObject, a ranged GetObject of each `.rdb`
- * header, GetBucketLocation, GetBucketPolicy, ListObjectsV2 of the manifest folder, DescribeSnapshots.
- * Nothing is created or deleted. All decisions are in `preflight-checks.ts`.
+ * before the new replication group is created. It only reads: HeadObject, ranged GetObjects of the start and end of
+ * each `.rdb`, a streamed GetObject of each `.rdb` it verifies in full, GetBucketLocation, GetBucketPolicy,
+ * ListObjectsV2 of the manifest folder, DescribeSnapshots. Nothing is created or deleted. All decisions are in
+ * `preflight-checks.ts` and `content-checks.ts`; the S3 reads in `s3-reads.ts`.
  *
- * - Create: resolve the source (for `latestExport`, the newest complete manifest), check it, and return the
- *   resolved ARNs as attributes; throw (= FAILED, with what to change) when a check fails.
+ * - Create: resolve the source (for `latestExport`, the newest verified manifest whose objects are still the verified
+ *   versions), check it, and return the resolved ARNs as attributes; throw (= FAILED, with what to change) when a
+ *   check fails.
  * - Update with the same source: no checks, same attributes. The group already exists; for `latestExport`
  *   the export chosen at creation stays pinned (a new one would replace the group).
  * - Delete: nothing to do.
@@ -15,17 +17,10 @@ import {
   ElastiCacheClient,
   Snapshot,
 } from '@aws-sdk/client-elasticache';
-import {
-  GetBucketLocationCommand,
-  GetBucketPolicyCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { ContentObservation, checkManifestContent, planContentVerification, PREFLIGHT_TIMEOUT_MINUTES, VERIFY_CONCURRENCY } from './content-checks';
 import {
-  BucketObservation,
   checkManifest,
   checkObjects,
   checkSnapshot,
@@ -34,10 +29,11 @@ import {
   formatFailure,
   HeadObservation,
   ManifestCandidate,
+  manifestObjectsProblem,
+  manifestTrustProblem,
   ObjectObservation,
   objectArn,
   parseS3ObjectArn,
-  PolicyObservation,
   S3ObjectRef,
   SnapshotObservation,
 } from './preflight-checks';
@@ -51,15 +47,29 @@ import {
   PreflightRequest,
   sameSource,
 } from './preflight-properties';
-import { parseRdbHeader, RdbParseError } from '../rdb/header';
-import { manifestPrefix, ManifestError, parseManifest } from '../manifest/manifest';
+import {
+  describeError,
+  errorName,
+  getText,
+  headObject,
+  listManifestKeys,
+  mapLimit,
+  observeBucket,
+  readHeaderAndEnvelope,
+  verifyObject,
+} from './s3-reads';
+import { BackupManifest, manifestPrefix, ManifestError, parseManifest } from '../manifest/manifest';
 
-/** Bytes read from the start of each `.rdb` (the header and its aux fields fit easily). */
-export const HEADER_BYTES = 256;
-/** Manifests examined (newest first) before giving up on finding a complete export. */
+export { HEADER_BYTES, mapLimit, normalizeLocation } from './s3-reads';
+
+/** Manifests examined (newest first) before giving up on finding a usable export. */
 export const MAX_MANIFESTS = 10;
 /** CloudFormation rejects custom resource responses over 4096 bytes; leave room for the envelope. */
 export const MAX_DATA_BYTES = 3500;
+/** The preflight function's timeout (set by the provider construct): a FULL verification stops before it. */
+export const PREFLIGHT_TIMEOUT_MS = PREFLIGHT_TIMEOUT_MINUTES * 60_000;
+/** Time kept back from the Lambda's remaining time to report a verification that was cut short. */
+export const REPORT_MARGIN_MS = 60_000;
 
 export interface PreflightDependencies {
   readonly s3: S3Client;
@@ -67,6 +77,15 @@ export interface PreflightDependencies {
   /** Parallel S3 requests. @default 16 */
   readonly concurrency?: number;
   readonly log?: (level: 'info' | 'warn' | 'error', message: string, details?: Record<string, unknown>) => void;
+  /** The clock: a manifest dated after it is not used. @default the system clock */
+  readonly now?: () => Date;
+  /** The seconds `RdbContentVerification.AUTO` may spend verifying. @default VERIFY_TIME_BUDGET_SECONDS */
+  readonly verifyBudgetSeconds?: number;
+}
+
+/** The part of the Lambda context the preflight uses. */
+export interface RemainingTime {
+  getRemainingTimeInMillis(): number;
 }
 
 export interface PreflightResponse {
@@ -79,18 +98,20 @@ const PHYSICAL_ID_PREFIX = 'restore-preflight';
 let defaultDeps: PreflightDependencies | undefined;
 
 /** The Lambda entry point. */
-export async function handler(event: CloudFormationCustomResourceEvent): Promise<PreflightResponse> {
+export async function handler(event: CloudFormationCustomResourceEvent, context?: RemainingTime): Promise<PreflightResponse> {
   defaultDeps ??= {
     s3: new S3Client({ followRegionRedirects: true }),
     elastiCache: () => new ElastiCacheClient({}),
   };
-  return createHandler(defaultDeps)(event);
+  return createHandler(defaultDeps)(event, context);
 }
 
 /** A handler with its clients injected (tests point the S3 client at a loopback S3). */
-export function createHandler(deps: PreflightDependencies): (event: CloudFormationCustomResourceEvent) => Promise<PreflightResponse> {
+export function createHandler(
+  deps: PreflightDependencies,
+): (event: CloudFormationCustomResourceEvent, context?: RemainingTime) => Promise<PreflightResponse> {
   const log = deps.log ?? defaultLog;
-  return async (event) => {
+  return async (event, context) => {
     if (event.RequestType === 'Delete') {
       return { PhysicalResourceId: event.PhysicalResourceId };
     }
@@ -105,7 +126,8 @@ export function createHandler(deps: PreflightDependencies): (event: CloudFormati
         return unchanged(deps, request, event.PhysicalResourceId);
       }
     }
-    const outcome = await runPreflight(deps, request);
+    const deadlineMs = Date.now() + (context?.getRemainingTimeInMillis() ?? PREFLIGHT_TIMEOUT_MS) - REPORT_MARGIN_MS;
+    const outcome = await runPreflight(deps, request, deadlineMs);
     for (const w of outcome.findings.warnings) {
       log('warn', w);
     }
@@ -118,7 +140,7 @@ export function createHandler(deps: PreflightDependencies): (event: CloudFormati
     const physicalId = outcome.data[A.manifestKey]
       ? `${PHYSICAL_ID_PREFIX}:${outcome.data[A.manifestKey]}`
       : `${PHYSICAL_ID_PREFIX}:${event.LogicalResourceId}`;
-    log('info', 'restore preflight passed', outcome.data);
+    log('info', 'restore preflight passed', { ...outcome.data, ...outcome.verification });
     return { PhysicalResourceId: physicalId, Data: outcome.data };
   };
 }
@@ -126,10 +148,18 @@ export function createHandler(deps: PreflightDependencies): (event: CloudFormati
 export interface PreflightOutcome {
   readonly findings: Findings;
   readonly data: Record<string, string>;
+  /** How the content was verified, for the log. */
+  readonly verification?: Record<string, unknown>;
 }
 
-/** Observes and checks a restore source. Exported for the benchmark. */
-export async function runPreflight(deps: PreflightDependencies, request: PreflightRequest): Promise<PreflightOutcome> {
+/**
+ * Observes and checks a restore source. Exported for the benchmark.
+ *
+ * @param deadlineMs epoch ms after which a full verification stops (and fails, saying so)
+ */
+export async function runPreflight(
+  deps: PreflightDependencies, request: PreflightRequest, deadlineMs: number = Date.now() + PREFLIGHT_TIMEOUT_MS - REPORT_MARGIN_MS,
+): Promise<PreflightOutcome> {
   const source = request.source;
   if (source.kind === 'snapshot') {
     const observed = await describeSnapshot(deps, source.snapshotName);
@@ -138,11 +168,10 @@ export async function runPreflight(deps: PreflightDependencies, request: Preflig
 
   const failures: string[] = [];
   const warnings: string[] = [];
-  let refs: S3ObjectRef[] = [];
-  const heads = new Map<string, HeadObservation>();
   const data: Record<string, string> = {};
-
+  let observed: Observed;
   if (source.kind === 'rdbArns') {
+    const refs: S3ObjectRef[] = [];
     for (const arn of source.arns) {
       const ref = parseS3ObjectArn(arn);
       if (typeof ref === 'string') {
@@ -151,6 +180,7 @@ export async function runPreflight(deps: PreflightDependencies, request: Preflig
         refs.push(ref);
       }
     }
+    observed = await observeRdbObjects(deps, request, refs, deadlineMs);
   } else {
     const resolved = await resolveLatestExport(deps, request, source.bucket, source.replicationGroupId);
     failures.push(...resolved.failures);
@@ -158,8 +188,7 @@ export async function runPreflight(deps: PreflightDependencies, request: Preflig
     if (!resolved.chosen) {
       return { findings: { failures, warnings }, data };
     }
-    refs = resolved.refs;
-    resolved.heads.forEach((v, k) => heads.set(k, v));
+    const refs = resolved.objects.map((o) => o.ref);
     data[A.manifestKey] = resolved.chosen.key;
     data[A.snapshotCreateTime] = resolved.chosen.manifest.snapshotCreateTime;
     data[A.snapshotArns] = arnChunk(refs.map(objectArn), 0);
@@ -169,14 +198,12 @@ export async function runPreflight(deps: PreflightDependencies, request: Preflig
         + `(BackupSource.latestExport option maxSourceShards; default: the new group's shard count): set maxSourceShards to ${refs.length} or more and deploy again`,
       );
     }
+    observed = { objects: resolved.objects, warnings: [], verification: { verification: 'manifest', manifestKey: resolved.chosen.key } };
   }
+  warnings.push(...observed.warnings);
 
-  const objects = await mapLimit(refs, deps.concurrency ?? 16, async (ref): Promise<ObjectObservation> => {
-    const head = heads.get(ref.key) ?? await headObject(deps.s3, ref);
-    const readHeader = head.status === 'found' && head.sizeBytes > 0 && !(head.serverSideEncryption ?? '').startsWith('aws:kms');
-    return { ref, head, header: readHeader ? await readRdbHeader(deps.s3, ref) : undefined };
-  });
-  const bucketNames = [...new Set(refs.map((r) => `${r.partition}\u0000${r.bucket}`))];
+  const objects = observed.objects;
+  const bucketNames = [...new Set(objects.map((o) => `${o.ref.partition}\u0000${o.ref.bucket}`))];
   const buckets = await mapLimit(bucketNames, 4, async (entry) => {
     const [partition, bucket] = entry.split('\u0000');
     return observeBucket(deps.s3, partition, bucket, request.verifyBucketPolicy);
@@ -196,56 +223,120 @@ export async function runPreflight(deps: PreflightDependencies, request: Preflig
       + `restore this export with BackupSource.fromRdbObjects(bucket, keys) using the keys listed in ${data[A.manifestKey]}`,
     );
   }
-  return { findings: { failures, warnings }, data };
+  return { findings: { failures, warnings }, data, verification: observed.verification };
+}
+
+interface Observed {
+  readonly objects: ObjectObservation[];
+  readonly warnings: string[];
+  readonly verification: Record<string, unknown>;
+}
+
+/**
+ * `.rdb` objects named by the user: HEAD each, always check the header and envelope (size, magic, EOF opcode,
+ * trailer), and stream every byte through the verifier when the mode and the time budget allow.
+ */
+async function observeRdbObjects(deps: PreflightDependencies, request: PreflightRequest, refs: S3ObjectRef[], deadlineMs: number): Promise<Observed> {
+  const concurrency = deps.concurrency ?? 16;
+  const heads = await mapLimit(refs, concurrency, (ref) => headObject(deps.s3, ref));
+  const sizeOf = (i: number) => { const h = heads[i]; return h.status === 'found' ? h.sizeBytes : 0; };
+  // SSE-KMS objects are refused anyway (ElastiCache cannot seed from them), and reading them needs kms:Decrypt.
+  const readable = refs.map((_, i) => sizeOf(i) > 0 && !((heads[i] as { serverSideEncryption?: string }).serverSideEncryption ?? '').startsWith('aws:kms'));
+  const envelopes = await mapLimit(refs.map((ref, i) => ({ ref, i })), concurrency,
+    async ({ ref, i }) => (readable[i] ? readHeaderAndEnvelope(deps.s3, ref, sizeOf(i)) : undefined));
+
+  const totalBytes = refs.reduce((sum, _, i) => sum + sizeOf(i), 0);
+  const plan = planContentVerification(request.verifyContent, totalBytes, refs.length, deps.verifyBudgetSeconds);
+  const contents: Array<ContentObservation | undefined> = plan.verify
+    ? await mapLimit(refs.map((ref, i) => ({ ref, i })), VERIFY_CONCURRENCY,
+      async ({ ref, i }) => (envelopes[i]?.envelope?.status === 'ok' ? verifyObject(deps.s3, ref, sizeOf(i), deadlineMs) : undefined))
+    : [];
+  const objects = refs.map((ref, i): ObjectObservation => ({
+    ref, head: heads[i], header: envelopes[i]?.header, envelope: envelopes[i]?.envelope, content: contents[i],
+  }));
+  const verified = contents.filter((c) => c?.status === 'verified');
+  return {
+    objects,
+    warnings: plan.warning ? [plan.warning] : [],
+    verification: {
+      verification: plan.verify ? 'full' : 'envelope',
+      verifyContent: request.verifyContent,
+      verifiedObjects: verified.length,
+      verifiedKeys: verified.reduce((sum, c) => sum + (c?.status === 'verified' ? c.keys : 0), 0),
+    },
+  };
 }
 
 interface ResolvedExport extends Findings {
-  readonly chosen?: { readonly key: string; readonly manifest: import('../manifest/manifest').BackupManifest };
-  readonly refs: S3ObjectRef[];
-  readonly heads: Map<string, HeadObservation>;
+  readonly chosen?: { readonly key: string; readonly manifest: BackupManifest };
+  readonly objects: ObjectObservation[];
 }
 
+/**
+ * Finds the newest usable export: verified, stored under the key its content names, not dated in the future, and
+ * every object still the version the manifest verified. Older or unusable ones are skipped with the reason.
+ */
 async function resolveLatestExport(deps: PreflightDependencies, request: PreflightRequest, bucket: string, groupId: string): Promise<ResolvedExport> {
-  const keys = await listManifestKeys(deps.s3, bucket, groupId);
+  const keys = await listManifestKeys(deps.s3, bucket, manifestPrefix(groupId));
+  const now = deps.now?.() ?? new Date();
   const candidates: ManifestCandidate[] = [];
   let heads = new Map<string, HeadObservation>();
   for (const key of keys.slice(0, MAX_MANIFESTS)) {
-    const text = await getText(deps.s3, bucket, key);
-    if (typeof text !== 'string') {
-      candidates.push({ key, error: text.error });
+    const manifest = await readManifest(deps.s3, bucket, key);
+    if (typeof manifest === 'string') {
+      candidates.push({ key, problem: manifest });
       continue;
     }
-    let manifest;
-    try {
-      manifest = parseManifest(text, `s3://${bucket}/${key}`);
-    } catch (e) {
-      if (e instanceof ManifestError) {
-        candidates.push({ key, error: e.message });
-        continue;
-      }
-      throw e;
+    const trust = manifestTrustProblem(key, manifest, now);
+    if (trust !== undefined) {
+      candidates.push({ key, manifest, problem: trust });
+      continue;
     }
     const refs = manifest.shards.map((s) => ({ partition: request.partition, bucket, key: s.key }));
-    const observed = await mapLimit(refs, deps.concurrency ?? 16, async (ref) => [ref.key, await headObject(deps.s3, ref)] as const);
-    heads = new Map(observed);
-    const missingKeys = observed.filter(([, h]) => h.status === 'missing').map(([k]) => k);
-    candidates.push({ key, manifest, missingKeys });
-    if (missingKeys.length === 0) {
+    heads = new Map(await mapLimit(refs, deps.concurrency ?? 16, async (ref) => [ref.key, await headObject(deps.s3, ref)] as const));
+    const problem = manifestObjectsProblem(bucket, manifest, heads);
+    candidates.push({ key, manifest, problem });
+    if (problem === undefined) {
       break;
     }
   }
   const choice = chooseManifest(bucket, groupId, candidates);
   if (!choice.chosen) {
-    return { ...choice, refs: [], heads };
+    return { ...choice, objects: [] };
   }
-  const manifestFindings = checkManifest(request, choice.chosen.key, choice.chosen.manifest);
+  const manifest = choice.chosen.manifest;
+  const manifestFindings = checkManifest(request, choice.chosen.key, manifest);
+  const contentFindings = checkManifestContent(request, bucket, manifest);
   return {
     chosen: choice.chosen,
-    failures: [...choice.failures, ...manifestFindings.failures],
-    warnings: [...choice.warnings, ...manifestFindings.warnings],
-    refs: choice.chosen.manifest.shards.map((s) => ({ partition: request.partition, bucket, key: s.key })),
-    heads,
+    failures: [...choice.failures, ...manifestFindings.failures, ...contentFindings.failures],
+    warnings: [...choice.warnings, ...manifestFindings.warnings, ...contentFindings.warnings],
+    // The verified manifest pins each object's version, so the RDB version it recorded is the object's own.
+    objects: manifest.shards.map((s): ObjectObservation => ({
+      ref: { partition: request.partition, bucket, key: s.key },
+      head: heads.get(s.key)!,
+      header: s.rdbVersion === undefined ? undefined : {
+        status: 'read',
+        header: { format: s.rdbVersion >= 80 ? 'valkey' : 'redis', rdbVersion: s.rdbVersion, writerEngine: s.writerEngine, writerVersion: s.writerVersion },
+      },
+    })),
   };
+}
+
+/** The parsed manifest, or why it cannot be read. */
+async function readManifest(s3: S3Client, bucket: string, key: string): Promise<BackupManifest | string> {
+  const text = await getText(s3, bucket, key);
+  if (typeof text !== 'string') {
+    return text.error;
+  }
+  try {
+    return parseManifest(text, `s3://${bucket}/${key}`);
+  } catch (e) {
+    if (e instanceof ManifestError) {
+      return e.message;
+    }
+    throw e;
+  }
 }
 
 /** Update with an unchanged source: return the same attributes without checking again. */
@@ -290,94 +381,6 @@ async function arnChunkResponse(deps: PreflightDependencies, request: ArnChunkRe
   };
 }
 
-async function listManifestKeys(s3: S3Client, bucket: string, groupId: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: manifestPrefix(groupId), ContinuationToken: token }));
-    for (const o of page.Contents ?? []) {
-      if (o.Key && o.Key.endsWith('.json')) {
-        keys.push(o.Key);
-      }
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  // Manifest keys sort in snapshot time order: newest first.
-  return keys.sort().reverse();
-}
-
-async function getText(s3: S3Client, bucket: string, key: string): Promise<string | { error: string }> {
-  try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return await out.Body!.transformToString();
-  } catch (e) {
-    return { error: `could not read the manifest: ${describeError(e)}` };
-  }
-}
-
-async function headObject(s3: S3Client, ref: S3ObjectRef): Promise<HeadObservation> {
-  try {
-    const out = await s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
-    return {
-      status: 'found',
-      sizeBytes: out.ContentLength ?? 0,
-      serverSideEncryption: out.ServerSideEncryption,
-      kmsKeyId: out.SSEKMSKeyId,
-    };
-  } catch (e) {
-    if (statusOf(e) === 404) {
-      return { status: 'missing' };
-    }
-    return { status: 'error', message: describeError(e) };
-  }
-}
-
-async function readRdbHeader(s3: S3Client, ref: S3ObjectRef): Promise<ObjectObservation['header']> {
-  let bytes: Uint8Array;
-  try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, Range: `bytes=0-${HEADER_BYTES - 1}` }));
-    bytes = await out.Body!.transformToByteArray();
-  } catch (e) {
-    return { status: 'error', message: describeError(e) };
-  }
-  try {
-    return { status: 'read', header: parseRdbHeader(bytes) };
-  } catch (e) {
-    if (e instanceof RdbParseError) {
-      return { status: 'invalid', message: e.message };
-    }
-    throw e;
-  }
-}
-
-async function observeBucket(s3: S3Client, partition: string, bucket: string, verifyPolicy: boolean): Promise<BucketObservation> {
-  let region: BucketObservation['region'];
-  try {
-    const out = await s3.send(new GetBucketLocationCommand({ Bucket: bucket }));
-    region = { status: 'found', region: normalizeLocation(out.LocationConstraint) };
-  } catch (e) {
-    region = errorName(e) === 'NoSuchBucket' || statusOf(e) === 404 ? { status: 'missing' } : { status: 'error', message: describeError(e) };
-  }
-  let policy: PolicyObservation = { status: 'skipped' };
-  if (verifyPolicy && region.status !== 'missing') {
-    try {
-      const out = await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }));
-      policy = out.Policy ? { status: 'found', text: out.Policy } : { status: 'none' };
-    } catch (e) {
-      policy = errorName(e) === 'NoSuchBucketPolicy' ? { status: 'none' } : { status: 'error', message: describeError(e) };
-    }
-  }
-  return { partition, bucket, region, policy };
-}
-
-/** GetBucketLocation: null/empty means us-east-1, and `EU` is the legacy name of eu-west-1. */
-export function normalizeLocation(constraint: string | undefined | null): string {
-  if (!constraint) {
-    return 'us-east-1';
-  }
-  return constraint === 'EU' ? 'eu-west-1' : constraint;
-}
-
 async function describeSnapshot(deps: PreflightDependencies, name: string): Promise<SnapshotObservation> {
   let snapshot: Snapshot | undefined;
   try {
@@ -402,41 +405,8 @@ async function describeSnapshot(deps: PreflightDependencies, name: string): Prom
   };
 }
 
-function statusOf(e: unknown): number | undefined {
-  return (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
-}
-
-function errorName(e: unknown): string | undefined {
-  return (e as { name?: string })?.name;
-}
-
-function describeError(e: unknown): string {
-  const status = statusOf(e);
-  if (status === 403 && ['Unknown', 'Forbidden', '403', undefined].includes(errorName(e))) {
-    // HEAD responses have no body, so the SDK cannot name the error.
-    return 'access denied (HTTP 403): check the bucket policy for Deny statements and that the objects belong to the bucket owner';
-  }
-  const name = errorName(e) ?? 'Error';
-  const message = (e as { message?: string })?.message;
-  return `${name}${status ? ` (HTTP ${status})` : ''}${message && message !== name && message !== 'UnknownError' ? `: ${message}` : ''}`;
-}
-
 function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 3)}...` : text;
-}
-
-/** Runs fn over items with at most `limit` in flight, keeping order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 function defaultLog(level: 'info' | 'warn' | 'error', message: string, details?: Record<string, unknown>): void {

@@ -40,10 +40,12 @@ export interface ReplicationGroupFromBackupProps extends ReplicationGroupProps {
  * A replication group seeded from a backup: `.rdb` objects in S3, an ElastiCache snapshot, or the latest export
  * written by a `BackupPlan` (typically replicated to a bucket in another region).
  *
- * Before the group is created, a preflight custom resource checks the backup and fails the deployment within
- * seconds, with what to change, when an object is missing, in another region, encrypted with SSE-KMS, not readable
- * by ElastiCache (it prints the bucket policy statement to add), written by a newer engine than the target, or
- * larger than the new group's memory. It reads only; a failed preflight creates nothing.
+ * Before the group is created, a preflight custom resource checks the backup and fails the deployment, with what
+ * to change, when an object is missing, empty, truncated or corrupt (it verifies the `.rdb` files: see
+ * `RdbContentVerification`), changed since its export was verified, in another region, encrypted with SSE-KMS, not
+ * readable by ElastiCache (it prints the bucket policy statement to add), written by a newer engine than the target,
+ * larger than the new group's memory, or (into a cluster-mode-enabled group) holds keys in a database other than 0.
+ * It reads only; a failed preflight creates nothing.
  *
  * With cluster mode enabled, the new group's shards get an even split of the hash slots (0-16383); the number of
  * shards may differ from the number of `.rdb` files.

@@ -124,6 +124,12 @@ export class BackupExportBucket extends Construct {
   /** The region of the export bucket (the region of its stack). */
   public readonly region: string;
 
+  /** How long exports stay current before the lifecycle rule expires them. */
+  public readonly exportRetention: Duration;
+
+  /** How long an object version is kept after it becomes noncurrent. */
+  public readonly noncurrentVersionRetention: Duration;
+
   constructor(scope: Construct, id: string, props: BackupExportBucketProps = {}) {
     super(scope, id);
     useBucketPolicyForAccessLogs(this);
@@ -144,6 +150,8 @@ export class BackupExportBucket extends Construct {
 
     this.region = env.region;
     this.replicas = replicas;
+    this.exportRetention = props.exportRetention ?? Duration.days(DEFAULT_EXPORT_RETENTION_DAYS);
+    this.noncurrentVersionRetention = props.noncurrentVersionRetention ?? Duration.days(DEFAULT_NONCURRENT_DAYS);
     const autoDeleteObjects = props.autoDeleteObjects ?? false;
     if (!props.serverAccessLogsBucket) {
       this.accessLogsBucket = defineAccessLogsBucket(this, removalPolicy, autoDeleteObjects);
@@ -167,8 +175,8 @@ export class BackupExportBucket extends Construct {
       lifecycleRules: [{
         id: 'ExpireExports',
         enabled: true,
-        expiration: props.exportRetention ?? Duration.days(DEFAULT_EXPORT_RETENTION_DAYS),
-        noncurrentVersionExpiration: props.noncurrentVersionRetention ?? Duration.days(DEFAULT_NONCURRENT_DAYS),
+        expiration: this.exportRetention,
+        noncurrentVersionExpiration: this.noncurrentVersionRetention,
         abortIncompleteMultipartUploadAfter: Duration.days(ABORT_INCOMPLETE_UPLOAD_DAYS),
       }],
       replicationRole,
@@ -219,7 +227,8 @@ export class BackupExportBucket extends Construct {
 
   /**
    * Grants the S3 permissions that the identity calling `CopySnapshot` with `TargetBucket` (this bucket) needs:
-   * `s3:ListBucket` and `s3:GetBucketLocation` on the bucket, `s3:PutObject`, `s3:GetObject` and `s3:DeleteObject` on
+   * `s3:ListBucket`, `s3:GetBucketLocation` and `s3:GetBucketAcl` on the bucket (the last one is listed as a dependent
+   * action of `CopySnapshot` by the Service Authorization Reference, not by the guide), `s3:PutObject`, `s3:GetObject` and `s3:DeleteObject` on
    * its objects, and `s3:ListAllMyBuckets` on `arn:<partition>:s3:::*` (ElastiCache validates it there).
    *
    * Does not grant `elasticache:CopySnapshot` itself.

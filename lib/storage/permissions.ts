@@ -57,6 +57,9 @@ export const EXPORT_CALLER_BUCKET_ACTIONS: readonly string[] = [
   's3:ListBucket',
   // In AWS's documented minimum caller policy; the export is refused for a bucket outside the snapshot's region.
   's3:GetBucketLocation',
+  // Not in the guide's minimum caller policy, but the Service Authorization Reference lists it as a dependent action of
+  // elasticache:CopySnapshot (and CreateSnapshot). Read-only and harmless; without it an export may be refused.
+  's3:GetBucketAcl',
 ];
 
 /**

@@ -1,11 +1,29 @@
-import { exportName, manifestKey } from '../../lib/manifest/manifest';
+import { planExportName, planSnapshotName } from '../../lib/backup-plan/constants';
 import {
-  applyOutcome, DEFAULT_SETTINGS, emptyState, GroupConfig, GroupState, manualBackupsInWindow, ObservedGroup, ObservedSnapshot, parseCompactTimestamp,
-  parseState, plan, serializeState, StartExportAction,
+  applyOutcome, Decision, DEFAULT_SETTINGS, emptyState, GroupConfig, GroupState, manualBackupsInWindow, ObjectInfo, ObservedGroup, ObservedSnapshot,
+  parseCompactTimestamp, parseState, plan as planWithRandom, PlannerSettings, serializeState, StartExportAction,
 } from '../../lib/backup-plan/planner';
 import { rdbVersionOf } from '../../lib/backup-plan/reconcile-core';
+import type { VerificationResult } from '../../lib/backup-plan/verify-core';
+import { exportName, manifestKey } from '../../lib/manifest/manifest';
 
 const G = 'orders';
+/** The export-name suffix the tests' random source returns. */
+const SUFFIX = 'abcdefgh';
+const plan = (obs: ObservedGroup, config: GroupConfig, now: Date, settings: PlannerSettings = DEFAULT_SETTINGS): Decision =>
+  planWithRandom(obs, config, now, settings, () => SUFFIX);
+/** What the verifier writes for an intact shard. */
+const verifiedResult = (o: ObjectInfo): VerificationResult => ({
+  formatVersion: 1,
+  key: o.key,
+  versionId: o.versionId,
+  etag: o.etag,
+  sizeBytes: o.sizeBytes,
+  verifiedAt: NOW.toISOString(),
+  ok: true,
+  verification: 'full',
+  report: { rdbVersion: 11, checksum: 'ok', crc64: '0123456789abcdef', keys: 1, keysWithExpiry: 0, databases: [{ db: 0, keys: 1, keysWithExpiry: 0 }], expiryHistogram: [] },
+});
 const NOW = new Date('2026-03-10T12:00:00Z');
 const min = (n: number) => new Date(NOW.getTime() - n * 60_000);
 const CONFIG: GroupConfig = {
@@ -44,8 +62,8 @@ describe('backups', () => {
   test('creates a backup when the newest one is older than the interval', () => {
     const s = snap('orders-plan-a', 80);
     const d = plan(observed({ snapshots: [s], manifestKeys: [keyOf(s)] }), CONFIG, NOW);
-    expect(d.actions).toEqual([{ kind: 'CreateSnapshot', snapshotName: 'orders-plan-20260310t120000z' }]);
-    expect(d.state.created.map((c) => c.name)).toEqual(['orders-plan-20260310t120000z']);
+    expect(d.actions).toEqual([{ kind: 'CreateSnapshot', snapshotName: planSnapshotName(G, NOW), roomWithoutExports: true }]);
+    expect(d.state.created.map((c) => c.name)).toEqual([planSnapshotName(G, NOW)]);
   });
 
   test('does not create a backup when the newest one is younger than the interval', () => {
@@ -99,7 +117,7 @@ describe('exports', () => {
     const old = snap('orders-plan-old', 300);
     const fresh = snap('orders-plan-new', 20);
     const d = plan(observed({ snapshots: [old, fresh], manifestKeys: [keyOf(old)] }), CONFIG, NOW);
-    expect(d.actions).toEqual([{ kind: 'StartExport', snapshotName: 'orders-plan-new', exportName: exportName(G, min(20), 1), attempt: 1, reissue: false }]);
+    expect(d.actions).toEqual([{ kind: 'StartExport', snapshotName: 'orders-plan-new', exportName: planExportName(G, min(20), SUFFIX), attempt: 1, reissue: false }]);
     expect(d.state.inFlight).toMatchObject({ snapshotName: 'orders-plan-new', attempt: 1, confirmed: false });
   });
 
@@ -135,11 +153,27 @@ describe('exports', () => {
       confirmed: true,
     };
     const state = { ...emptyState(), inFlight, exportAttempts: { a: 1 } };
-    const one = [{ key: `${name}-0001.rdb`, sizeBytes: 10 }];
+    const one: ObjectInfo[] = [{ key: `${name}-0001.rdb`, sizeBytes: 10, versionId: 'v1' }];
     expect(kinds(plan(observed({ snapshots: [s], state, exportObjects: one }), CONFIG, NOW))).toEqual([]);
-    const both = [...one, { key: `${name}-0002.rdb`, sizeBytes: 20 }, { key: `${name}-a2-0001.rdb`, sizeBytes: 1 }];
-    const d = plan(observed({ snapshots: [s], state, exportObjects: both }), CONFIG, NOW);
-    expect(d.actions[0]).toEqual({ kind: 'CommitManifest', export: inFlight, manifestKey: keyOf(s), objects: both.slice(0, 2) });
+    const both: ObjectInfo[] = [...one, { key: `${name}-0002.rdb`, sizeBytes: 20, versionId: 'v2' }, { key: `${name}-a2-0001.rdb`, sizeBytes: 1 }];
+    // All present: each shard's verification is asked for (write-ahead), nothing is committed yet.
+    const asking = plan(observed({ snapshots: [s], state, exportObjects: both }), CONFIG, NOW);
+    expect(asking.actions).toEqual([
+      { kind: 'VerifyShard', exportName: name, object: both[0], request: 1 },
+      { kind: 'VerifyShard', exportName: name, object: both[1], request: 1 },
+    ]);
+    expect(asking.state.inFlight?.verifications).toEqual([
+      { key: both[0].key, versionId: 'v1', at: NOW.toISOString(), requests: 1 }, { key: both[1].key, versionId: 'v2', at: NOW.toISOString(), requests: 1 },
+    ]);
+    // One result in: wait for the other, without asking again.
+    const later = new Date(NOW.getTime() + 60_000);
+    const oneResult = observed({ snapshots: [s], state: asking.state, exportObjects: both, verificationResults: [verifiedResult(both[0])] });
+    const waiting = plan(oneResult, CONFIG, later);
+    expect(kinds(waiting)).toEqual([]);
+    // Both verified against the listed versions: committed.
+    const results = [verifiedResult(both[0]), verifiedResult(both[1])];
+    const d = plan(observed({ snapshots: [s], state: asking.state, exportObjects: both, verificationResults: results }), CONFIG, later);
+    expect(d.actions[0]).toEqual({ kind: 'CommitManifest', export: asking.state.inFlight, manifestKey: keyOf(s), objects: both.slice(0, 2), verifications: results });
     // The snapshot being committed is not exported again in the same run.
     expect(kinds(d)).not.toContain('StartExport');
   });
@@ -162,8 +196,9 @@ describe('exports', () => {
     const obs = observed({ snapshots: [s], state: { ...emptyState(), inFlight, exportAttempts: { a: 1 } }, exportFailureSignals: signals });
     const d = plan(obs, CONFIG, NOW);
     const start = d.actions.find((a) => a.kind === 'StartExport') as StartExportAction;
-    expect(start).toEqual({ kind: 'StartExport', snapshotName: 'a', exportName: `${exportName(G, min(100))}-a2`, attempt: 2, reissue: false });
+    expect(start).toEqual({ kind: 'StartExport', snapshotName: 'a', exportName: planExportName(G, min(100), SUFFIX), attempt: 2, reissue: false });
     expect(d.metrics.failures).toBe(1);
+    expect(d.state.exportFailures?.a).toMatchObject({ failures: 1, lastError: signals.length ? 'ExportFailed' : 'ExportTimedOut' });
   });
 
   test('a failure event older than the attempt does not fail it', () => {
@@ -257,15 +292,15 @@ describe('export failure detected from the snapshot status (when ElastiCache sho
 
     const later = new Date(NOW.getTime() + 5 * 60_000);
     const second = plan(observed({ snapshots: [snap('a', 100)], state: first.state, exportObjects: partial }), EXPORT_ONLY, later);
-    expect(second.actions).toEqual([{ kind: 'StartExport', snapshotName: 'a', exportName: `${exportName(G, min(100))}-a2`, attempt: 2, reissue: false }]);
+    expect(second.actions).toEqual([{ kind: 'StartExport', snapshotName: 'a', exportName: planExportName(G, min(100), SUFFIX), attempt: 2, reissue: false }]);
     expect(second.metrics.failures).toBe(1);
-    expect(second.notes).toContain(`export ${exportName(G, min(100))} ended without all its objects (snapshot status); will retry under a new name`);
+    expect(second.notes).toContain(`export ${exportName(G, min(100))} of a failed (ExportEndedWithoutObjects): ended without all its objects (snapshot status); will retry under a new name`);
   });
 
-  test('seen busy, back to available, and every object there: committed, not retried', () => {
+  test('seen busy, back to available, and every object there: verified, not retried', () => {
     const all = [...partial, { key: `${exportName(G, min(100))}-0002.rdb`, sizeBytes: 20 }];
     const d = plan(observed({ snapshots: [snap('a', 100, { shardCount: 2 })], state: stateWith(flight({ sourceBusySeen: true, sourceIdleSince: min(5).toISOString() })), exportObjects: all }), EXPORT_ONLY, NOW);
-    expect(kinds(d)).toEqual(['CommitManifest']);
+    expect(kinds(d)).toEqual(['VerifyShard', 'VerifyShard']);
   });
 
   test('a busy status again after the grace started resets the grace', () => {
@@ -293,7 +328,7 @@ describe('pruning', () => {
   const old = snap('orders-plan-old', 25 * 60);
   test('deletes a manual backup the plan created, past retention, whose export is committed', () => {
     expect(plan(observed({ snapshots: [old], manifestKeys: [keyOf(old)] }), CONFIG, NOW).actions)
-      .toContainEqual({ kind: 'DeleteSnapshot', snapshotName: 'orders-plan-old' });
+      .toContainEqual({ kind: 'DeleteSnapshot', snapshotName: 'orders-plan-old', manifestKey: keyOf(old) });
   });
   test.each([
     ['its export is not committed', [old], []],
@@ -306,7 +341,7 @@ describe('pruning', () => {
 });
 
 describe('backoff and outcomes', () => {
-  test('while backing off, makes no ElastiCache calls but still commits', () => {
+  test('while backing off, makes no ElastiCache calls but still commits a verified export', () => {
     const s = snap('a', 100);
     const name = exportName(G, min(100));
     const inFlight = {
@@ -323,7 +358,8 @@ describe('backoff and outcomes', () => {
     const d = plan(observed({
       snapshots: [s, old, snap('b', 90)],
       manifestKeys: [keyOf(old)],
-      exportObjects: [{ key: `${name}-0001.rdb`, sizeBytes: 1 }],
+      exportObjects: [{ key: `${name}-0001.rdb`, sizeBytes: 1, versionId: 'v1' }],
+      verificationResults: [verifiedResult({ key: `${name}-0001.rdb`, sizeBytes: 1, versionId: 'v1' })],
       state: { ...emptyState(), inFlight, backoffUntil: new Date(NOW.getTime() + 60_000).toISOString() },
     }), CONFIG, NOW);
     expect(kinds(d)).toEqual(['CommitManifest']);
@@ -341,12 +377,14 @@ describe('backoff and outcomes', () => {
     expect(applyOutcome(base, create, 'quota-exceeded', NOW).createBackoffUntil).toBe(new Date(NOW.getTime() + 3_600_000).toISOString());
   });
 
-  test('StartExport outcomes: ok and already-exists confirm; refused spends the attempt; throttled releases it', () => {
+  test('StartExport outcomes: ok confirms; already-exists confirms only a re-issue (a first attempt hit somebody else\'s object); refused spends the attempt; throttled releases it', () => {
     const s = snap('a', 30);
     const d = plan(observed({ snapshots: [s] }), CONFIG, NOW);
     const start = d.actions[0] as StartExportAction;
     expect(applyOutcome(d.state, start, 'ok', NOW).inFlight?.confirmed).toBe(true);
-    expect(applyOutcome(d.state, start, 'already-exists', NOW).inFlight?.confirmed).toBe(true);
+    const taken = applyOutcome(d.state, start, 'already-exists', NOW);
+    expect([taken.inFlight, taken.exportAttempts.a, taken.exportFailures?.a]).toEqual([undefined, 1, { failures: 1, lastError: 'ExportNameTaken', at: NOW.toISOString() }]);
+    expect(applyOutcome(d.state, { ...start, reissue: true }, 'already-exists', NOW).inFlight?.confirmed).toBe(true);
     expect(applyOutcome(d.state, start, 'unknown', NOW).inFlight?.confirmed).toBe(false);
     const refused = applyOutcome(d.state, start, 'refused', NOW);
     expect([refused.inFlight, refused.exportAttempts.a]).toEqual([undefined, 1]);

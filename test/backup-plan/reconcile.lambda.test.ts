@@ -1,19 +1,27 @@
 process.env.POWERTOOLS_DEV = 'true';
 process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+import { readFileSync } from 'fs';
+import * as path from 'path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import {
   CopySnapshotCommand, CreateSnapshotCommand, DeleteSnapshotCommand, DescribeReplicationGroupsCommand, DescribeSnapshotsCommand, ElastiCacheClient,
   ListTagsForResourceCommand, Snapshot,
 } from '@aws-sdk/client-elasticache';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { PLAN_TAG_KEY, stateKey } from '../../lib/backup-plan/constants';
-import { exportName, manifestKey, parseManifest } from '../../lib/manifest/manifest';
+import { planExportName, planSnapshotName, PLAN_TAG_KEY, stateKey } from '../../lib/backup-plan/constants';
 import { parseState } from '../../lib/backup-plan/planner';
 import { AwsReconcileIo, groupsForEvent, PlanConfig, runPlan, signalsForEvent } from '../../lib/backup-plan/reconcile.lambda';
+import { verifyExport } from '../../lib/backup-plan/verify-export.lambda';
+import { manifestKey, parseManifest } from '../../lib/manifest/manifest';
 import { MotoS3 } from '../support/moto';
 import { describeWithTool } from '../support/tools';
+
+/** A real dump written by valkey-server 8.0 (5 keys). */
+const DUMP = readFileSync(path.join(__dirname, '..', 'fixtures', 'rdb', 'valkey-8.0.rdb'));
+/** The export-name suffixes the runs draw, in order (the handler's random source, injected). */
+const SUFFIXES = ['aaaaaaaa', 'bbbbbbbb', 'cccccccc', 'dddddddd'];
 
 const REGION = 'us-east-1';
 const BUCKET = 'exports-bucket';
@@ -52,6 +60,8 @@ describeWithTool('moto_server')('reconciler handler (ElastiCache mocked, S3 on m
   let s3: S3Client;
   let io: AwsReconcileIo;
   let emitted: string[];
+  let suffixes: string[];
+  const verified = new Set<string>();
 
   beforeAll(async () => {
     moto = await MotoS3.start();
@@ -63,7 +73,10 @@ describeWithTool('moto_server')('reconciler handler (ElastiCache mocked, S3 on m
     await moto.reset();
     s3 = moto.client(REGION);
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: 'Enabled' } }));
     ec.reset();
+    suffixes = [...SUFFIXES];
+    verified.clear();
     io = new AwsReconcileIo({ elasticache: new ElastiCacheClient({ region: REGION, endpoint: 'http://127.0.0.1:9' }), s3, region: REGION, bucketName: BUCKET, account: '111111111111' });
     emitted = [];
     jest.spyOn(console, 'log').mockImplementation((line: unknown) => {
@@ -72,9 +85,28 @@ describeWithTool('moto_server')('reconciler handler (ElastiCache mocked, S3 on m
   });
   afterEach(() => jest.restoreAllMocks());
 
-  const run = (now: Date, event?: object, remainingMs = 100_000) => runPlan(event as never, {
-    io, config: CONFIG, logger, newMetrics: () => new Metrics({ namespace: 'ElastiCacheBackup' }), remainingMs: () => remainingMs, now: () => now,
+  const run = (now: Date, event?: object, remainingMs = 100_000, config: PlanConfig = CONFIG) => runPlan(event as never, {
+    io,
+    config,
+    logger,
+    newMetrics: () => new Metrics({ namespace: 'ElastiCacheBackup' }),
+    remainingMs: () => remainingMs,
+    now: () => now,
+    random: () => suffixes.shift()!,
   });
+
+  /** Plays the S3 event -> verifier Lambda step: verifies every request object written since the last call. */
+  const runVerifier = async () => {
+    const requests = (await io.listObjects('state/')).filter((o) => o.key.includes('/verify-requests/') && !verified.has(o.key));
+    for (const r of requests) {
+      verified.add(r.key);
+      await verifyExport({ source: 'aws.s3', detail: { bucket: { name: BUCKET }, object: { key: r.key } } }, { s3, bucketName: BUCKET, fullVerifyMaxBytes: 1e9, logger });
+    }
+    return requests.length;
+  };
+  const put = (Key: string, Body: Uint8Array | string) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body }));
+  const state = async () => parseState(await io.getText(stateKey(GROUP)));
+  const emf = () => emitted.map((l) => JSON.parse(l)).filter((d) => d._aws);
 
   test('lists past 1,000 objects with pagination, and honours StartAfter', async () => {
     const keys = Array.from({ length: 1205 }, (_, i) => `manifests/${GROUP}/${String(i).padStart(5, '0')}.json`);
@@ -95,45 +127,59 @@ describeWithTool('moto_server')('reconciler handler (ElastiCache mocked, S3 on m
     expect(new TextDecoder().decode(await io.readRange('x-0001.rdb', 9))).toBe('VALKEY080');
   });
 
-  test('backs up, exports, commits the manifest (with sizes and RDB version) and prunes, across runs', async () => {
+  const GROUP_DESCRIPTION = {
+    ReplicationGroups: [{
+      ReplicationGroupId: GROUP,
+      Status: 'available',
+      ClusterEnabled: false,
+      Engine: 'valkey',
+      CacheNodeType: 'cache.r7g.large',
+      MemberClusters: [`${GROUP}-001`, `${GROUP}-002`],
+      NodeGroups: [{ NodeGroupId: '0001', NodeGroupMembers: [{ CacheClusterId: `${GROUP}-001`, CurrentRole: 'primary' }, { CacheClusterId: `${GROUP}-002`, CurrentRole: 'replica' }] }],
+    }],
+  };
+
+  test('backs up, exports, verifies, commits a v2 manifest pinning the verified version, and prunes after re-checking it, across runs', async () => {
     // Run 1: no backup yet -> CreateSnapshot from the replica, tagged; DescribeSnapshots pages are followed.
-    ec.on(DescribeSnapshotsCommand).resolvesOnce({ Snapshots: [], Marker: 'm1' }).resolvesOnce({ Snapshots: [] });
-    ec.on(DescribeReplicationGroupsCommand).resolves({
-      ReplicationGroups: [{
-        ReplicationGroupId: GROUP,
-        Status: 'available',
-        ClusterEnabled: false,
-        Engine: 'valkey',
-        CacheNodeType: 'cache.r7g.large',
-        NodeGroups: [{ NodeGroupId: '0001', NodeGroupMembers: [{ CacheClusterId: `${GROUP}-001`, CurrentRole: 'primary' }, { CacheClusterId: `${GROUP}-002`, CurrentRole: 'replica' }] }],
-      }],
-    });
+    ec.on(DescribeSnapshotsCommand, { ReplicationGroupId: GROUP }).resolvesOnce({ Snapshots: [], Marker: 'm1' }).resolvesOnce({ Snapshots: [] });
+    ec.on(DescribeSnapshotsCommand, { CacheClusterId: `${GROUP}-001` }).resolves({ Snapshots: [] });
+    ec.on(DescribeSnapshotsCommand, { CacheClusterId: `${GROUP}-002` }).resolves({ Snapshots: [] });
+    ec.on(DescribeReplicationGroupsCommand).resolves(GROUP_DESCRIPTION);
     ec.on(CreateSnapshotCommand).resolves({});
     await run(T0);
-    expect(ec.commandCalls(DescribeSnapshotsCommand).map((c) => c.args[0].input.Marker)).toEqual([undefined, 'm1']);
-    const name = `${GROUP}-plan-20260310t120000z`;
+    expect(ec.commandCalls(DescribeSnapshotsCommand).map((c) => c.args[0].input)).toEqual([
+      { ReplicationGroupId: GROUP, MaxRecords: 50 }, { ReplicationGroupId: GROUP, Marker: 'm1', MaxRecords: 50 },
+      { CacheClusterId: `${GROUP}-001`, MaxRecords: 50 }, { CacheClusterId: `${GROUP}-002`, MaxRecords: 50 },
+    ]);
+    const name = planSnapshotName(GROUP, T0);
     expect(ec.commandCalls(CreateSnapshotCommand)[0].args[0].input).toEqual({
       CacheClusterId: `${GROUP}-002`, SnapshotName: name, Tags: [{ Key: PLAN_TAG_KEY, Value: PLAN_ID }],
     });
-    expect(parseState(await io.getText(stateKey(GROUP))).created.map((c) => c.name)).toEqual([name]);
+    expect((await state()).created.map((c) => c.name)).toEqual([name]);
 
-    // Run 2: the backup is available -> CopySnapshot to the bucket under a unique name.
+    // Run 2: the backup is available -> CopySnapshot to the bucket under an unguessable name.
     const taken = after(1);
-    ec.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snapshot(name, taken)] });
+    ec.on(DescribeSnapshotsCommand, { ReplicationGroupId: GROUP }).resolves({ Snapshots: [snapshot(name, taken)] });
     ec.on(CopySnapshotCommand).resolves({});
     await run(after(12));
-    const target = exportName(GROUP, taken, 1);
+    const target = planExportName(GROUP, taken, 'aaaaaaaa');
     expect(ec.commandCalls(CopySnapshotCommand)[0].args[0].input)
       .toEqual({ SourceSnapshotName: name, TargetSnapshotName: target, TargetBucket: BUCKET });
-    expect(parseState(await io.getText(stateKey(GROUP))).inFlight).toMatchObject({ exportName: target, confirmed: true });
+    expect((await state()).inFlight).toMatchObject({ exportName: target, confirmed: true });
 
-    // Run 3 (object-created event): the shard object exists -> the manifest is written, last.
-    const body = 'REDIS0011' + 'x'.repeat(991);
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${target}-0001.rdb`, Body: body }));
-    await run(after(25), { 'source': 'aws.s3', 'detail-type': 'Object Created', 'detail': { object: { key: `${target}-0001.rdb` } } });
+    // Run 3 (object-created event): the shard exists -> its verification is asked for; nothing is committed yet.
+    await put(`${target}-0001.rdb`, DUMP);
     const key = manifestKey(GROUP, taken, name);
+    await run(after(25), { 'source': 'aws.s3', 'detail-type': 'Object Created', 'detail': { object: { key: `${target}-0001.rdb` } } });
+    expect(await io.getText(key)).toBeUndefined();
+    expect(await runVerifier()).toBe(1);
+
+    // Run 4 (the result's object-created event): verified -> the manifest is written, last, pinning the version.
+    const head = await io.headObject(`${target}-0001.rdb`);
+    await run(after(26), { 'source': 'aws.s3', 'detail-type': 'Object Created', 'detail': { object: { key: `state/${GROUP}/verifications/${target}-0001.json` } } });
     const manifest = parseManifest((await io.getText(key))!, key);
     expect(manifest).toMatchObject({
+      formatVersion: 2,
       replicationGroupId: GROUP,
       region: REGION,
       bucket: BUCKET,
@@ -144,60 +190,308 @@ describeWithTool('moto_server')('reconciler handler (ElastiCache mocked, S3 on m
       engineVersion: '8.0.1',
       nodeType: 'cache.r7g.large',
       shardCount: 1,
-      shards: [{ key: `${target}-0001.rdb`, sizeBytes: 1000, rdbVersion: 11 }],
+      shards: [{
+        key: `${target}-0001.rdb`,
+        sizeBytes: DUMP.length,
+        versionId: head!.versionId,
+        etag: head!.etag,
+        rdbVersion: 11,
+        verification: 'full',
+        checksum: 'ok',
+        keys: 5,
+        keysWithExpiry: 0,
+        databases: [{ db: 0, keys: 5, keysWithExpiry: 0 }],
+        writerEngine: 'valkey',
+        writerVersion: '8.0.1',
+      }],
     });
-    expect(parseState(await io.getText(stateKey(GROUP))).inFlight).toBeUndefined();
+    expect(manifest.shards[0].crc64).toMatch(/^[0-9a-f]{16}$/);
+    expect((await state()).inFlight).toBeUndefined();
     // One EMF document per group and run, dimension ReplicationGroupId only (what the alarms query).
-    const emf = emitted.map((l) => JSON.parse(l)).filter((d) => d._aws && d.ExportAgeSeconds !== undefined);
-    expect(emf).toHaveLength(1);
-    expect(emf[0]._aws.CloudWatchMetrics[0]).toEqual({
+    const docs = emf().filter((d) => d.ExportAgeSeconds !== undefined);
+    expect(docs).toHaveLength(1);
+    expect(docs[0]._aws.CloudWatchMetrics[0]).toEqual({
       Namespace: 'ElastiCacheBackup',
       Dimensions: [['ReplicationGroupId']],
       Metrics: expect.arrayContaining([{ Name: 'ExportAgeSeconds', Unit: 'Seconds' }, { Name: 'BackupAgeSeconds', Unit: 'Seconds' },
-        { Name: 'ExportsInFlight', Unit: 'Count' }, { Name: 'Failures', Unit: 'Count' }]),
+        { Name: 'ExportsInFlight', Unit: 'Count' }, { Name: 'Failures', Unit: 'Count' }, { Name: 'UnexportedBackups', Unit: 'Count' }, { Name: 'CircuitOpen', Unit: 'Count' }]),
     });
-    expect(emf[0]).toMatchObject({ ReplicationGroupId: GROUP, ExportAgeSeconds: 24 * 60, ExportsInFlight: 0, Failures: 0 });
+    expect(docs[0]).toMatchObject({
+      ReplicationGroupId: GROUP, ExportAgeSeconds: 25 * 60, ExportsInFlight: 0, Failures: 0, UnexportedBackups: 0, CircuitOpen: 0,
+    });
 
-    // Run 4, a day later: past retention and committed -> the tag is checked, then the backup is deleted.
+    // Run 5, a day later: past retention, manifest and object still intact, tag checked -> the backup is deleted.
     ec.on(ListTagsForResourceCommand).resolves({ TagList: [{ Key: PLAN_TAG_KEY, Value: PLAN_ID }] });
     ec.on(DeleteSnapshotCommand).resolves({});
-    ec.on(CreateSnapshotCommand).resolves({});
     await run(after(25 * 60));
     expect(ec.commandCalls(ListTagsForResourceCommand)[0].args[0].input.ResourceName).toBe(`arn:aws:elasticache:${REGION}:111111111111:snapshot:${name}`);
     expect(ec.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotName)).toEqual([name]);
   });
 
-  test('CopySnapshot answering "already contains an object" is an export in flight, not a failure', async () => {
+  /** One plan backup `name` taken at `taken`, recorded in the state, with an export in flight started at `startedAt`. */
+  async function exportInFlight(name: string, taken: Date, startedAt: Date, target: string, extra: object = {}) {
+    await io.putText(stateKey(GROUP), JSON.stringify({
+      formatVersion: 1,
+      exportAttempts: { [name]: 1 },
+      created: [{ name, at: taken.toISOString() }],
+      consecutiveThrottles: 0,
+      inFlight: {
+        snapshotName: name,
+        snapshotSource: 'manual',
+        snapshotCreateTime: taken.toISOString(),
+        shardCount: 1,
+        exportName: target,
+        attempt: 1,
+        startedAt: startedAt.toISOString(),
+        confirmed: true,
+      },
+      ...extra,
+    }));
+    ec.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snapshot(name, taken)] });
+    ec.on(DescribeReplicationGroupsCommand).resolves(GROUP_DESCRIPTION);
+    ec.on(CopySnapshotCommand).resolves({});
+  }
+  const failureNotes = (results: Awaited<ReturnType<typeof run>>) => results[0].decision.notes.filter((n) => n.includes(' failed ('));
+
+  test('an object planted under the export name before CopySnapshot is never committed; the export is retried under a new name', async () => {
+    // Real time: the planted object's LastModified is S3's clock; the CopySnapshot call was made 30 minutes later.
+    const now = new Date(Date.now() + 40 * 60_000);
+    const taken = new Date(now.getTime() - 60 * 60_000);
+    const name = planSnapshotName(GROUP, taken);
+    const target = planExportName(GROUP, taken, 'pppppppp');
+    await put(`${target}-0001.rdb`, DUMP);
+    await exportInFlight(name, taken, new Date(now.getTime() - 10 * 60_000), target);
+    const [result] = await run(now);
+    expect(result.failures).toBe(1);
+    expect(await runVerifier()).toBe(0); // never even sent to the verifier
+    expect(failureNotes([result])).toEqual([expect.stringMatching(new RegExp(`^export ${target} of ${name} failed \\(NotWrittenByExport\\): object ${target}-0001.rdb `
+      + 'was last modified at .*, before this export\'s CopySnapshot call at .* \\(less 300 s of clock skew\\): it was not written by this export; will retry under a new name$'))]);
+    expect(ec.commandCalls(CopySnapshotCommand)[0].args[0].input.TargetSnapshotName).toBe(planExportName(GROUP, taken, 'aaaaaaaa'));
+    expect(await io.listObjects('manifests/')).toEqual([]);
+  });
+
+  test('CopySnapshot answering "already contains an object" on a first attempt: somebody else\'s object, a failure, a new name next', async () => {
     const taken = after(-20);
     const name = `${GROUP}-plan-x`;
     await io.putText(stateKey(GROUP), stateWith(name, taken));
     ec.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snapshot(name, taken)] });
     ec.on(DescribeReplicationGroupsCommand).resolves({ ReplicationGroups: [{ ReplicationGroupId: GROUP, Status: 'available' }] });
-    ec.on(CopySnapshotCommand).rejects(Object.assign(new Error(`The S3 bucket ${BUCKET} already contains an object with key x-0001.rdb.`), { name: 'InvalidParameterValueException' }));
+    ec.on(CopySnapshotCommand).rejectsOnce(Object.assign(new Error(`The S3 bucket ${BUCKET} already contains an object with key x-0001.rdb.`), { name: 'InvalidParameterValueException' }))
+      .resolves({});
     const [result] = await run(T0);
-    expect(result.executed).toEqual([expect.objectContaining({ outcome: 'already-exists' })]);
+    const first = planExportName(GROUP, taken, 'aaaaaaaa');
+    expect(result.executed).toEqual([{
+      action: expect.objectContaining({ kind: 'StartExport', exportName: first }),
+      outcome: 'already-exists',
+      error: `InvalidParameterValueException: The S3 bucket ${BUCKET} already contains an object with key x-0001.rdb. (first CopySnapshot of ${first}: `
+        + 'the object was there before this export, so it is somebody else\'s, not ours; retrying under a new name)',
+    }]);
+    expect(result.failures).toBe(1);
+    expect((await state()).inFlight).toBeUndefined();
+    expect((await state()).exportFailures?.[name]).toMatchObject({ failures: 1, lastError: 'ExportNameTaken' });
+    await run(after(1));
+    expect(ec.commandCalls(CopySnapshotCommand).map((c) => c.args[0].input.TargetSnapshotName)).toEqual([first, planExportName(GROUP, taken, 'bbbbbbbb')]);
+    expect((await state()).inFlight).toMatchObject({ exportName: planExportName(GROUP, taken, 'bbbbbbbb'), attempt: 2, confirmed: true });
+  });
+
+  test.each([
+    ['an empty object', () => new Uint8Array(0), 'EmptyObject', (t: string) => `object ${t}-0001.rdb is empty \\(0 bytes\\): an export writes an RDB file`],
+    ['a truncated dump', () => DUMP.subarray(0, DUMP.length - 20), 'ShardCorrupt',
+      (t: string) => `shard ${t}-0001.rdb version .* is not intact: s3://${BUCKET}/${t}-0001.rdb version .*: at byte 259: truncated: .* \\(at byte offset 259\\)`],
+  ])('%s is never committed: the failure is counted and says which object, where and why', async (_, body, errorName, message) => {
+    const taken = after(-60);
+    const name = planSnapshotName(GROUP, taken);
+    const target = planExportName(GROUP, taken, 'tttttttt');
+    await exportInFlight(name, taken, after(-30), target);
+    await put(`${target}-0001.rdb`, body());
+    const [first] = await run(T0);
+    if (errorName === 'ShardCorrupt') {
+      expect(first.failures).toBe(0);
+      expect(await runVerifier()).toBe(1);
+    }
+    const results = errorName === 'ShardCorrupt' ? await run(after(1)) : [first];
+    expect(results[0].failures).toBe(1);
+    expect(failureNotes(results)).toEqual([expect.stringMatching(new RegExp(`^export ${target} of ${name} failed \\(${errorName}\\): ${message(target)}; will retry under a new name$`))]);
+    expect((await state()).exportFailures?.[name]).toMatchObject({ failures: 1, lastError: errorName });
+    expect(await io.listObjects('manifests/')).toEqual([]);
+  });
+
+  test('an object overwritten after its verification is never committed', async () => {
+    const taken = after(-60);
+    const name = planSnapshotName(GROUP, taken);
+    const target = planExportName(GROUP, taken, 'oooooooo');
+    await exportInFlight(name, taken, after(-30), target);
+    await put(`${target}-0001.rdb`, DUMP);
+    await run(T0);
+    expect(await runVerifier()).toBe(1);
+    const verifiedVersion = (await io.headObject(`${target}-0001.rdb`))!.versionId;
+    await put(`${target}-0001.rdb`, DUMP); // same bytes, new version: not what was verified
+    const current = (await io.headObject(`${target}-0001.rdb`))!.versionId;
+    expect(current).not.toBe(verifiedVersion);
+    const results = await run(after(1));
+    expect(results[0].failures).toBe(1);
+    expect(failureNotes(results)).toEqual([`export ${target} of ${name} failed (ObjectOverwritten): object ${target}-0001.rdb changed after it was listed for `
+      + `verification: version ${verifiedVersion} was verified, the current version is ${current} (${DUMP.length} bytes): not committed; will retry under a new name`]);
+    expect(await io.listObjects('manifests/')).toEqual([]);
+  });
+
+  /** A committed, verified export of a plan backup taken `minutesAgo` before T0. */
+  async function committedBackup(minutesAgo: number) {
+    const taken = after(-minutesAgo);
+    const name = planSnapshotName(GROUP, taken);
+    const target = planExportName(GROUP, taken, 'cccccccc');
+    await exportInFlight(name, taken, after(-minutesAgo + 5), target);
+    await put(`${target}-0001.rdb`, DUMP);
+    await run(after(-minutesAgo + 10));
+    await runVerifier();
+    await run(after(-minutesAgo + 11));
+    const key = manifestKey(GROUP, taken, name);
+    expect(parseManifest((await io.getText(key))!, key).formatVersion).toBe(2);
+    ec.on(ListTagsForResourceCommand).resolves({ TagList: [{ Key: PLAN_TAG_KEY, Value: PLAN_ID }] });
+    ec.on(DeleteSnapshotCommand).resolves({});
+    ec.on(CreateSnapshotCommand).resolves({});
+    return { name, target, key };
+  }
+
+  test('objects deleted after the commit: the backup is never pruned, a failure is counted and the message names the object', async () => {
+    const { name, target, key } = await committedBackup(26 * 60);
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: `${target}-0001.rdb` }));
+    const [result] = await run(T0);
+    expect(ec.commandCalls(DeleteSnapshotCommand)).toHaveLength(0);
+    expect(result.failures).toBe(1);
+    const refusal = result.executed.find((x) => x.action.kind === 'DeleteSnapshot')!;
+    expect(refusal).toMatchObject({ action: { kind: 'DeleteSnapshot', snapshotName: name, manifestKey: key }, outcome: 'integrity-failed' });
+    // The rest of the message (how to bring a deleted version back) is the integrity module's.
+    expect(refusal.error!.startsWith(`refusing to delete ${name}: s3://${BUCKET}/${key}: ${target}-0001.rdb: object does not exist`)).toBe(true);
+    // The snapshot is exported again instead (a new verified copy), never deleted on the broken manifest.
+    expect((await state()).distrustedManifests).toEqual([key]);
+    const [next] = await run(after(1));
+    expect(ec.commandCalls(CopySnapshotCommand).map((c) => c.args[0].input.SourceSnapshotName)).toEqual([name]);
+    expect(next.executed.map((x) => x.action.kind)).toEqual(['StartExport']);
+  });
+
+  test('a v1 (unverified) manifest never allows pruning', async () => {
+    const { name, key } = await committedBackup(26 * 60);
+    const v1 = { ...parseManifest((await io.getText(key))!, key), formatVersion: 1 };
+    await io.putText(key, JSON.stringify(v1));
+    const [result] = await run(T0);
+    expect(ec.commandCalls(DeleteSnapshotCommand)).toHaveLength(0);
+    expect(result.executed.find((x) => x.action.kind === 'DeleteSnapshot')?.error).toBe(`refusing to delete ${name}: manifest s3://${BUCKET}/${key} `
+      + '(format version 1) does not record a verification of every shard against a pinned version: the plan never deletes a backup on an unverified '
+      + 'manifest; it exports the snapshot again');
+  });
+
+  test('member-node backups listed only by CacheClusterId are seen: counted for the quota and exported', async () => {
+    const taken = after(-30);
+    const name = planSnapshotName(GROUP, taken);
+    await io.putText(stateKey(GROUP), stateWith(name, taken));
+    ec.on(DescribeReplicationGroupsCommand).resolves(GROUP_DESCRIPTION);
+    ec.on(DescribeSnapshotsCommand, { ReplicationGroupId: GROUP }).resolves({ Snapshots: [] });
+    ec.on(DescribeSnapshotsCommand, { CacheClusterId: `${GROUP}-001` }).resolves({ Snapshots: [] });
+    ec.on(DescribeSnapshotsCommand, { CacheClusterId: `${GROUP}-002` }).resolves({ Snapshots: [{ ...snapshot(name, taken), ReplicationGroupId: undefined }] });
+    ec.on(CopySnapshotCommand).resolves({});
+    const [result] = await run(T0);
+    expect(ec.commandCalls(CopySnapshotCommand).map((c) => c.args[0].input.SourceSnapshotName)).toEqual([name]);
+    expect(result.decision.metrics.manualBackupsLast24h).toBe(1);
+    expect(result.decision.notes).toContain(`exporting ${name} as ${planExportName(GROUP, taken, 'aaaaaaaa')}`);
+  });
+
+  test('every name the plan creates for the longest group id is at most 40 characters', async () => {
+    const longest = 'g'.repeat(20) + '-' + 'h'.repeat(19);
+    const config: PlanConfig = { planId: PLAN_ID, groups: [{ ...CONFIG.groups[0], replicationGroupId: longest }] };
+    ec.on(DescribeReplicationGroupsCommand).resolves({ ReplicationGroups: [{ ReplicationGroupId: longest, Status: 'available', ClusterEnabled: true }] });
+    ec.on(DescribeSnapshotsCommand).resolves({ Snapshots: [{ ...snapshot('automatic.x', after(-10)), SnapshotSource: 'automated' }] });
+    ec.on(CopySnapshotCommand).resolves({});
+    ec.on(CreateSnapshotCommand).resolves({});
+    await run(after(200), undefined, 100_000, config);
+    const names = [...ec.commandCalls(CreateSnapshotCommand).map((c) => c.args[0].input.SnapshotName!),
+      ...ec.commandCalls(CopySnapshotCommand).map((c) => c.args[0].input.TargetSnapshotName!)];
+    expect(names).toHaveLength(2);
+    for (const n of names) {
+      expect(n.length).toBeLessThanOrEqual(40);
+    }
+  });
+
+  test('CopySnapshot refused for the quota: learned and persisted, a failure counted, exports then counted', async () => {
+    const taken = after(-20);
+    const name = planSnapshotName(GROUP, taken);
+    await io.putText(stateKey(GROUP), stateWith(name, taken));
+    ec.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snapshot(name, taken)] });
+    ec.on(DescribeReplicationGroupsCommand).resolves({ ReplicationGroups: [{ ReplicationGroupId: GROUP, Status: 'available', ClusterEnabled: true }] });
+    ec.on(CopySnapshotCommand).rejects(Object.assign(new Error('Cannot create snapshot: quota of 20 per 24 hours exceeded'), { name: 'SnapshotQuotaExceededFault' }));
+    const [result] = await run(T0);
+    expect(result.executed[0]).toMatchObject({ outcome: 'quota-exceeded', error: 'SnapshotQuotaExceededFault: Cannot create snapshot: quota of 20 per 24 hours exceeded' });
+    expect(result.failures).toBe(1);
+    const learned = await state();
+    expect(learned).toMatchObject({ exportsCountAgainstQuota: true });
+    expect(learned.exportCalls).toBeUndefined(); // the refused call created nothing
+    // 31 minutes later (the export backoff is over): the export is started again, and export calls now count:
+    // the backup and the new call.
+    ec.on(CopySnapshotCommand).resolves({});
+    const [later] = await run(after(31));
+    expect(ec.commandCalls(CopySnapshotCommand)).toHaveLength(2);
+    expect(later.decision.metrics.manualBackupsLast24h).toBe(2);
+  });
+
+  test('an export whose source is seen busy is never timed out', async () => {
+    const taken = after(-300);
+    const name = planSnapshotName(GROUP, taken);
+    const target = planExportName(GROUP, taken, 'bbbbbbbb');
+    await exportInFlight(name, taken, after(-240), target);
+    ec.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snapshot(name, taken, 'exporting')] });
+    const [result] = await run(T0);
     expect(result.failures).toBe(0);
-    expect(parseState(await io.getText(stateKey(GROUP))).inFlight?.confirmed).toBe(true);
+    expect(ec.commandCalls(CopySnapshotCommand)).toHaveLength(0);
+    expect(result.decision.notes).toContain(`export ${target} is past its timeout, but ${name} is exporting: still waiting`);
+    expect((await state()).inFlight).toMatchObject({ exportName: target, sourceBusySeen: true });
+  });
+
+  test('the circuit breaker stops new backups, and says why in the metric document and the logs', async () => {
+    const names = [300, 400, 500].map((m) => planSnapshotName(GROUP, after(-m)));
+    await io.putText(stateKey(GROUP), JSON.stringify({
+      formatVersion: 1,
+      consecutiveThrottles: 0,
+      created: names.map((n, i) => ({ name: n, at: after(-300 - i * 100).toISOString() })),
+      exportAttempts: Object.fromEntries(names.map((n) => [n, 5])),
+      exportFailures: Object.fromEntries(names.map((n, i) => [n, { failures: 5, lastError: 'SnapshotFeatureNotSupportedFault', at: after(-10 - i).toISOString() }])),
+    }));
+    ec.on(DescribeSnapshotsCommand).resolves({ Snapshots: names.map((n, i) => snapshot(n, after(-300 - i * 100))) });
+    ec.on(DescribeReplicationGroupsCommand).resolves(GROUP_DESCRIPTION);
+    const [result] = await run(T0);
+    expect(ec.commandCalls(CreateSnapshotCommand)).toHaveLength(0);
+    expect(result.decision.notes).toContain('backup due, but the circuit breaker is open: 3 backups the plan created could not be exported '
+      + '(last error: SnapshotFeatureNotSupportedFault); no new backups until they export or are deleted (automatic backups continue)');
+    const doc = emf().find((d) => d.CircuitOpen !== undefined);
+    expect(doc).toMatchObject({ ReplicationGroupId: GROUP, CircuitOpen: 1, UnexportedBackups: 3, CircuitReason: 'SnapshotFeatureNotSupportedFault' });
+    expect(doc._aws.CloudWatchMetrics[0].Dimensions).toEqual([['ReplicationGroupId']]);
   });
 
   test('does not delete a backup whose tag does not name this plan', async () => {
-    const taken = after(-26 * 60);
-    const name = `${GROUP}-plan-old`;
-    await io.putText(stateKey(GROUP), stateWith(name, taken));
-    await io.putText(manifestKey(GROUP, taken, name), '{}');
-    ec.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snapshot(name, taken), snapshot(`${GROUP}-plan-new`, after(-10))] });
-    ec.on(DescribeReplicationGroupsCommand).resolves({ ReplicationGroups: [{ ReplicationGroupId: GROUP, Status: 'available' }] });
+    const { name } = await committedBackup(26 * 60);
     ec.on(ListTagsForResourceCommand).resolves({ TagList: [{ Key: PLAN_TAG_KEY, Value: 'another-plan' }] });
     const [result] = await run(T0);
-    expect(result.executed.find((x) => x.action.kind === 'DeleteSnapshot')?.outcome).toBe('refused');
+    expect(result.executed.find((x) => x.action.kind === 'DeleteSnapshot')).toMatchObject({
+      outcome: 'refused', error: `snapshot ${name} is tagged ${PLAN_TAG_KEY}=another-plan, not ${PLAN_ID}: not this plan's`,
+    });
     expect(ec.commandCalls(DeleteSnapshotCommand)).toHaveLength(0);
+  });
+
+  test('an SNS notification from the plan\'s topic reconciles the group it names, and only that one', async () => {
+    const sns = (message: string) => ({ Records: [{ EventSource: 'aws:sns', Sns: { Message: message, Timestamp: T0.toISOString(), TopicArn: 'arn:aws:sns:us-east-1:111111111111:t' } }] });
+    ec.on(DescribeReplicationGroupsCommand).resolves(GROUP_DESCRIPTION);
+    ec.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
+    ec.on(CreateSnapshotCommand).resolves({});
+    const results = await run(T0, sns(`{"ElastiCache:SnapshotComplete":"${GROUP}-002"}`));
+    expect(results.map((r) => r.replicationGroupId)).toEqual([GROUP]);
+    ec.reset();
+    expect(await run(T0, sns('{"ElastiCache:SnapshotComplete":"another-group-001"}'))).toEqual([]);
+    expect(ec.calls()).toHaveLength(0);
   });
 
   test('throttling on every group fails the invocation (for the Errors alarm) and reports a failure metric', async () => {
     ec.on(DescribeSnapshotsCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
     await expect(run(T0)).rejects.toThrow('reconcile failed for all 1 groups; see the logs');
-    const emf = emitted.map((l) => JSON.parse(l)).filter((d) => d._aws);
-    expect(emf).toEqual([expect.objectContaining({ ReplicationGroupId: GROUP, Failures: 1 })]);
+    expect(emf()).toEqual([expect.objectContaining({ ReplicationGroupId: GROUP, Failures: 1 })]);
   });
 
   test('stops starting work when the invocation is nearly out of time', async () => {
@@ -217,6 +511,9 @@ describe('event routing', () => {
     ['an export object of prod-2', { source: 'aws.s3', detail: { object: { key: 'prod-2-20260310t120000z-0001.rdb' } } }, ['prod-2']],
     ['a snapshot event of prod', { source: 'aws.elasticache', detail: { SourceIdentifier: 'prod-plan-20260310t120000z' } }, ['prod']],
     ['an event naming no group', { source: 'aws.elasticache', detail: { SourceIdentifier: 'other' } }, ['prod', 'prod-2']],
+    ['an export object named with prod-2\'s prefix', { source: 'aws.s3', detail: { object: { key: `${planExportName('prod-2', new Date(0), 'abcdefgh')}-0001.rdb` } } }, ['prod-2']],
+    ['a verification result of prod', { source: 'aws.s3', detail: { object: { key: 'state/prod/verifications/x-0001.json' } } }, ['prod']],
+    ['a snapshot event of a backup named with prod\'s prefix', { source: 'aws.elasticache', detail: { SourceIdentifier: planSnapshotName('prod', new Date(0)) } }, ['prod']],
   ])('%s reconciles %j', (_, event, expected) => {
     expect(groupsForEvent(event, groups).map((g) => g.replicationGroupId)).toEqual(expected);
   });

@@ -1,17 +1,61 @@
-import { DEFAULT_FAULTS, NO_FAULTS, simulate, SimulationReport } from '../../benchmarks/simulator';
+/**
+ * The real reconciler against the simulated world (benchmarks/simulator/), judged by the simulator's own oracle (what the
+ * simulated service and buckets hold), never by the planner's predicates. Short horizons here; the long runs are in
+ * benchmarks/simulation.ts.
+ */
+import {
+  ALL_OBJECT_FAULTS, DEFAULT_FAULTS, EXPORT_BUCKET_ADVERSARY, NO_FAULTS, SCENARIOS, simulate, SimIo, SimulationReport, WORST_BEHAVIOUR,
+} from '../../benchmarks/simulator';
+import * as planner from '../../lib/backup-plan/planner';
 
-/** Every safety property the simulation checks, whatever the faults. */
+/** Switched on by the one test that mutates the planner's decisions (the oracle must catch it). */
+const mockMutation = { pruneUnexported: false };
+
+jest.mock('../../lib/backup-plan/planner', () => {
+  const actual = jest.requireActual('../../lib/backup-plan/planner');
+  return {
+    ...actual,
+    plan: (...args: Parameters<typeof planner.plan>) => {
+      const decision: planner.Decision = actual.plan(...args);
+      return mockMutation.pruneUnexported ? pruneUnexported(args[0], args[1], args[2], decision) : decision;
+    },
+  };
+});
+
+/**
+ * The mutant: every plan backup past its retention is deleted, backed by the newest committed manifest of the group
+ * whatever snapshot that manifest describes (the pairing a planner bug could get wrong; the executor's re-check verifies
+ * the manifest's objects, not whose they are).
+ */
+function pruneUnexported(obs: planner.ObservedGroup, config: planner.GroupConfig, now: Date, decision: planner.Decision): planner.Decision {
+  const newest = [...obs.manifestKeys].sort().pop();
+  if (newest === undefined) {
+    return decision;
+  }
+  const deleting = new Set(decision.actions.filter((a) => a.kind === 'DeleteSnapshot').map((a) => (a as planner.DeleteSnapshotAction).snapshotName));
+  const extra: planner.DeleteSnapshotAction[] = obs.snapshots
+    .filter((s) => s.createdByPlan && s.source === 'manual' && s.status === 'available' && !deleting.has(s.name)
+      && s.createTime !== undefined && s.createTime.getTime() < now.getTime() - config.retentionSeconds * 1000)
+    .map((s) => ({ kind: 'DeleteSnapshot', snapshotName: s.name, manifestKey: newest }));
+  return { ...decision, actions: [...decision.actions, ...extra] };
+}
+
+/** Every safety property the oracle judges, whatever the faults and behaviours. */
 function expectSafe(r: SimulationReport): void {
   expect({
     unsafeDeletions: r.unsafeDeletions,
+    lastCopyDeletions: r.lastCopyDeletions,
     prematureDeletions: r.prematureDeletions,
+    falseCommits: r.falseCommits,
     quotaViolations: r.quotaViolations,
-    exportNameCollisions: r.exportNameCollisions,
-    leakedSnapshots: r.leakedSnapshots,
-  }).toEqual({ unsafeDeletions: 0, prematureDeletions: 0, quotaViolations: 0, exportNameCollisions: 0, leakedSnapshots: 0 });
-  expect(r.maxExportsInFlight).toBeLessThanOrEqual(1);
+    details: r.oracleDetails,
+  }).toEqual({ unsafeDeletions: 0, lastCopyDeletions: 0, prematureDeletions: 0, falseCommits: 0, quotaViolations: 0, details: [] });
+  expect(r.maxUnexportedPlanBackups).toBeLessThanOrEqual(r.unexportedCap);
   for (const g of r.groups) {
     expect(g.maxManualBackupsPer24h).toBeLessThanOrEqual(20);
+  }
+  // Every group that can export did.
+  for (const g of r.groups.filter((x) => !x.neverExports)) {
     expect(g.exportsCommitted).toBeGreaterThan(0);
   }
 }
@@ -24,27 +68,27 @@ describe.each([
   ['not visible', false],
   ['visible', true],
 ])('simulation with faults, snapshot status during an export %s', (_, visible) => {
-  test('interval 75 min, 20 groups, 30 days: no unsafe deletion, no quota violation, max RPO within the fault-aware bound', async () => {
-    const r = await simulate({ seed: 75, groups: 20, days: 30, intervalMinutes: 75, faults: DEFAULT_FAULTS, exportStatusVisible: visible });
+  test('interval 75 min, 8 groups, 6 days: safe, and max RPO within the fault-aware bound', async () => {
+    const r = await simulate({ seed: 75, groups: 8, days: 6, intervalMinutes: 75, faults: DEFAULT_FAULTS, exportStatusVisible: visible });
     expectSafe(r);
     // The faults really happened.
-    expect(r.crashes).toBeGreaterThan(100);
-    expect(r.throttles).toBeGreaterThan(100);
-    expect(r.failedSnapshots).toBeGreaterThan(10);
-    expect(r.failedExports).toBeGreaterThan(10);
-    expect(r.lostEvents).toBeGreaterThan(100);
-    expect(r.rpoBoundMinutes).toBe(75 + 15 + 20 + 15 + 2 * 5);
+    expect(r.crashes).toBeGreaterThan(20);
+    expect(r.throttles).toBeGreaterThan(20);
+    expect(r.failedSnapshots).toBeGreaterThan(3);
+    expect(r.failedExports).toBeGreaterThan(3);
+    expect(r.lostEvents).toBeGreaterThan(20);
+    expect(r.rpoBoundMinutes).toBe(75 + 15 + 20 + 3 + 15 + 2 * 5);
     // Every sample: RPO <= interval + max pipeline + two runs + the modelled cost of the faults since its newest backup.
     expect(worstExcess(r)).toBeLessThanOrEqual(0);
     // 24 h / 75 min = 19.2 backups a day, plus retries after failures: the quota (20) is reached and held.
     expect(worst(r, (g) => g.maxManualBackupsPer24h)).toBe(20);
   });
 
-  test('automatic daily backups only, 20 groups, 30 days: no unsafe deletion, max RPO within the fault-aware bound', async () => {
-    const r = await simulate({ seed: 24, groups: 20, days: 30, faults: DEFAULT_FAULTS, exportStatusVisible: visible });
+  test('automatic daily backups only, 8 groups, 8 days: safe, and max RPO within the fault-aware bound', async () => {
+    const r = await simulate({ seed: 24, groups: 8, days: 8, faults: DEFAULT_FAULTS, exportStatusVisible: visible });
     expectSafe(r);
-    expect(r.failedExports).toBeGreaterThan(10);
-    expect(r.rpoBoundMinutes).toBe(24 * 60 + 30 + 15 + 20 + 15 + 2 * 5);
+    expect(r.failedExports).toBeGreaterThan(0);
+    expect(r.rpoBoundMinutes).toBe(24 * 60 + 30 + 15 + 20 + 3 + 15 + 2 * 5);
     expect(worstExcess(r)).toBeLessThanOrEqual(0);
     // Only fallback backups after a missed automatic one: at most a few a day.
     expect(worst(r, (g) => g.maxManualBackupsPer24h)).toBeLessThanOrEqual(2);
@@ -53,8 +97,8 @@ describe.each([
 
 describe('simulation: how failed exports are detected', () => {
   test('with the status visible, failed exports whose event was lost are detected from the status; without it, by the timeout', async () => {
-    const hidden = await simulate({ seed: 11, groups: 10, days: 10, intervalMinutes: 75, faults: DEFAULT_FAULTS, exportStatusVisible: false });
-    const visible = await simulate({ seed: 11, groups: 10, days: 10, intervalMinutes: 75, faults: DEFAULT_FAULTS, exportStatusVisible: true });
+    const hidden = await simulate({ seed: 11, groups: 6, days: 8, intervalMinutes: 75, faults: DEFAULT_FAULTS, exportStatusVisible: false });
+    const visible = await simulate({ seed: 11, groups: 6, days: 8, intervalMinutes: 75, faults: DEFAULT_FAULTS, exportStatusVisible: true });
     expect(hidden.faultCostMinutes['failed export (status)']).toBeUndefined();
     expect(hidden.faultCostMinutes['failed export (timeout)']).toBeGreaterThan(0);
     expect(visible.faultCostMinutes['failed export (status)']).toBeGreaterThan(0);
@@ -65,28 +109,138 @@ describe('simulation: how failed exports are detected', () => {
 });
 
 describe('simulation without faults', () => {
-  test('max RPO is within interval + max pipeline (snapshot + export + replication) + two runs', async () => {
-    const r = await simulate({ seed: 7, groups: 20, days: 10, intervalMinutes: 75, faults: NO_FAULTS });
+  test('max RPO is within interval + max pipeline (snapshot + export + verification + replication) + two runs', async () => {
+    const r = await simulate({ seed: 7, groups: 8, days: 4, intervalMinutes: 75, faults: NO_FAULTS });
     expectSafe(r);
     expect(worst(r, (g) => g.rpoMaxMinutes)).toBeLessThanOrEqual(r.rpoBoundMinutes);
     expect(worst(r, (g) => g.samplesOverPlainBound)).toBe(0);
   });
 
   test('without an interval, max RPO is within 24 h + backup window jitter + max pipeline + two runs', async () => {
-    const r = await simulate({ seed: 8, groups: 20, days: 10, faults: NO_FAULTS });
+    const r = await simulate({ seed: 8, groups: 8, days: 4, faults: NO_FAULTS });
     expectSafe(r);
     expect(worst(r, (g) => g.rpoMaxMinutes)).toBeLessThanOrEqual(r.rpoBoundMinutes);
   });
 
   test('with the status visible, max RPO is still within interval + max pipeline + two runs', async () => {
-    const r = await simulate({ seed: 9, groups: 20, days: 5, intervalMinutes: 75, faults: NO_FAULTS, exportStatusVisible: true });
+    const r = await simulate({ seed: 9, groups: 8, days: 3, intervalMinutes: 75, faults: NO_FAULTS, exportStatusVisible: true });
     expectSafe(r);
     expect(worst(r, (g) => g.rpoMaxMinutes)).toBeLessThanOrEqual(r.rpoBoundMinutes);
   });
 });
 
+describe('simulation: undocumented behaviours on their inconvenient side, and the adversary (issues 8 and 9)', () => {
+  test.each(SCENARIOS.filter((s) => !s.title.startsWith('baseline') && !s.title.startsWith('worst')).map((s) => [s.title, s] as const))(
+    '%s: no unsafe deletion, no false commit, no quota violation, unexported backups capped', async (_, s) => {
+      const r = await simulate({
+        seed: 90, groups: 6, days: 3, intervalMinutes: 75, faults: DEFAULT_FAULTS, behaviour: s.behaviour, objectFaults: s.objectFaults,
+      });
+      expectSafe(r);
+      expect(r.runErrors).toEqual({});
+    });
+
+  test('the worst case (every behaviour inconvenient, adversary in both buckets): safe, and every fault really happened', async () => {
+    const r = await simulate({
+      seed: 91, groups: 12, days: 4, intervalMinutes: 75, faults: DEFAULT_FAULTS, behaviour: WORST_BEHAVIOUR, objectFaults: ALL_OBJECT_FAULTS,
+    });
+    expectSafe(r);
+    expect(r.runErrors).toEqual({});
+    const w = r.world;
+    expect({
+      planted: w.planted > 0,
+      truncatedByService: w.truncatedByService > 0,
+      deletedAfterCommit: w.deletedAfterCommit > 0,
+      overwrittenAfterCommit: w.overwrittenAfterCommit > 0,
+      replicaFaults: w.replicaFaults > 0,
+      exportsRefusedAlways: w.exportsRefusedAlways > 0,
+      quotaRefusals: w.copyQuotaRefusals + w.createQuotaRefusals > 0,
+    }).toEqual({
+      planted: true,
+      truncatedByService: true,
+      deletedAfterCommit: true,
+      overwrittenAfterCommit: true,
+      replicaFaults: true,
+      exportsRefusedAlways: true,
+      quotaRefusals: true,
+    });
+    // The groups that can never export hit the circuit breaker's cap, and no more.
+    expect(worst({ ...r, groups: r.groups.filter((g) => g.neverExports) }, (g) => g.maxUnexportedPlanBackups)).toBe(r.unexportedCap);
+  });
+
+  test('automatic daily backups only, worst case: safe', async () => {
+    const r = await simulate({ seed: 92, groups: 8, days: 5, faults: DEFAULT_FAULTS, behaviour: WORST_BEHAVIOUR, objectFaults: ALL_OBJECT_FAULTS });
+    expectSafe(r);
+    expect(r.runErrors).toEqual({});
+  });
+});
+
+describe('the oracle can fail: broken reconcilers are caught', () => {
+  const adversary = { seed: 93, groups: 6, days: 4, intervalMinutes: 75, faults: NO_FAULTS } as const;
+
+  test('a HEAD that hides overwrites (answers what it saw first) lets pruning delete backups whose replica copy was overwritten: unsafe deletions', async () => {
+    const firstSeen = new Map<string, Awaited<ReturnType<SimIo['headObject']>>>();
+    const r = await simulate({
+      ...adversary,
+      objectFaults: { overwriteAfterCommit: 0.6 },
+      wrapIo: (io) => ({
+        ...io,
+        headObject: async (key) => {
+          const head = await io.headObject(key);
+          if (!firstSeen.has(key)) {
+            firstSeen.set(key, head);
+          }
+          return firstSeen.get(key);
+        },
+      }),
+    });
+    expect(r.unsafeDeletions).toBeGreaterThan(0);
+    expect(r.oracleDetails.join('\n')).toMatch(/without an intact copy in the replica bucket/);
+  });
+
+  test('a reconciler that reads every verification as passed commits truncated and empty exports: false commits', async () => {
+    const r = await simulate({
+      ...adversary,
+      objectFaults: { serviceTruncated: 0.3, serviceEmpty: 0.1 },
+      wrapIo: (io) => ({
+        ...io,
+        getText: async (key) => {
+          const text = await io.getText(key);
+          if (text === undefined || !key.includes('/verifications/')) {
+            return text;
+          }
+          const { error, ...result } = JSON.parse(text);
+          return JSON.stringify({ ...result, ok: true, verification: 'full', report: result.report ?? { rdbVersion: 11, checksum: 'ok', crc64: '0000000000000000' } });
+        },
+      }),
+    });
+    expect(r.falseCommits).toBeGreaterThan(0);
+    expect(r.oracleDetails.join('\n')).toMatch(/false commit .*holds (truncated|empty) data/);
+  });
+
+  test('a planner that prunes unexported backups on another snapshot\'s manifest: unsafe deletions', async () => {
+    mockMutation.pruneUnexported = true;
+    try {
+      const r = await simulate({ ...adversary, faults: { ...NO_FAULTS, exportFailRate: 0.3 }, objectFaults: { overwriteAfterCommit: 0.6 } });
+      expect(r.unsafeDeletions).toBeGreaterThan(0);
+    } finally {
+      mockMutation.pruneUnexported = false;
+    }
+  });
+
+  test('the same worlds with the real reconciler: the oracle reports nothing', async () => {
+    const overwrites = await simulate({ ...adversary, objectFaults: { overwriteAfterCommit: 0.6, serviceTruncated: 0.3, serviceEmpty: 0.1 } });
+    expectSafe(overwrites);
+    const failing = await simulate({ ...adversary, faults: { ...NO_FAULTS, exportFailRate: 0.3 }, objectFaults: { overwriteAfterCommit: 0.6 } });
+    expectSafe(failing);
+  });
+});
+
 test('the simulation is deterministic for a seed', async () => {
-  const a = await simulate({ seed: 3, groups: 3, days: 2, intervalMinutes: 90, faults: DEFAULT_FAULTS, exportStatusVisible: true });
-  const b = await simulate({ seed: 3, groups: 3, days: 2, intervalMinutes: 90, faults: DEFAULT_FAULTS, exportStatusVisible: true });
+  const options = {
+    seed: 3, groups: 3, days: 2, intervalMinutes: 90, faults: DEFAULT_FAULTS, objectFaults: EXPORT_BUCKET_ADVERSARY, exportStatusVisible: true,
+  };
+  const a = await simulate(options);
+  const b = await simulate(options);
   expect(a.groups).toEqual(b.groups);
+  expect(a.world).toEqual(b.world);
 });

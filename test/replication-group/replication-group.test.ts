@@ -232,19 +232,29 @@ describe('options', () => {
     template.hasResourceProperties(RG, { NumNodeGroups: 2, ReplicasPerNodeGroup: 0, AutomaticFailoverEnabled: true, MultiAZEnabled: false });
   });
 
-  test('no replica: one node, no failover, no Multi-AZ, backups from the primary', () => {
-    const { template } = define({ replicasPerShard: 0 });
+  test('no replica: one node, no failover, no Multi-AZ, backups from the primary named explicitly (-001)', () => {
+    const { template, cache } = define({ replicasPerShard: 0 });
+    const id = cache.replicationGroupId;
     template.hasResourceProperties(RG, {
       NumCacheClusters: 1,
       AutomaticFailoverEnabled: false,
       MultiAZEnabled: false,
-      SnapshottingClusterId: Match.absent(),
+      SnapshotRetentionLimit: 15,
+      SnapshottingClusterId: `${id}-001`,
     });
+    expect(cache.snapshottingClusterId).toBe(`${id}-001`);
   });
 
-  test('fromReplica false leaves the snapshotting member to ElastiCache', () => {
-    const { template, cache } = define({ backup: { fromReplica: false } });
-    template.hasResourceProperties(RG, { SnapshottingClusterId: Match.absent(), SnapshotRetentionLimit: 15 });
+  test('fromReplica false with retention on names the primary (-001): retention without a snapshotting cluster failed at create', () => {
+    const { template, cache } = define({ backup: { fromReplica: false, retention: Duration.days(3) } });
+    const id = cache.replicationGroupId;
+    template.hasResourceProperties(RG, { SnapshottingClusterId: `${id}-001`, SnapshotRetentionLimit: 3 });
+    expect(cache.snapshottingClusterId).toBe(`${id}-001`);
+  });
+
+  test('cluster mode enabled never renders a snapshotting cluster, whatever the retention', () => {
+    const { template, cache } = define({ clusterMode: ClusterMode.ENABLED, shards: 2, backup: { retention: Duration.days(35) } });
+    template.hasResourceProperties(RG, { SnapshottingClusterId: Match.absent(), SnapshotRetentionLimit: 35 });
     expect(cache.snapshottingClusterId).toBeUndefined();
   });
 
@@ -683,5 +693,42 @@ describe('fromReplicationGroupAttributes', () => {
     expect(errorOf(() => ReplicationGroup.fromReplicationGroupAttributes(stack, 'Imported', { replicationGroupId: 'my_cache' }))).toBe(
       'Stack/Imported: \'replicationGroupId\' is invalid, got \'my_cache\': it may only contain lowercase letters, digits and hyphens; '
       + 'use 1 to 40 lowercase letters, digits or hyphens, starting with a letter, without \'--\' and without a trailing hyphen');
+  });
+});
+
+describe('notification topic', () => {
+  test('useNotificationTopic sets NotificationTopicArn on a group without one, and is idempotent for the same topic', () => {
+    const { stack, vpc } = setup();
+    const cache = new ReplicationGroup(stack, 'Cache', { vpc });
+    expect(cache.notificationTopic).toBeUndefined();
+    const topic = new sns.Topic(stack, 'Topic');
+    cache.useNotificationTopic(topic);
+    cache.useNotificationTopic(topic);
+    expect(cache.notificationTopic).toBe(topic);
+    const topicId = Stack.of(topic).resolve((topic.node.defaultChild as sns.CfnTopic).logicalId);
+    Template.fromStack(stack).hasResourceProperties(RG, { NotificationTopicArn: { Ref: topicId } });
+  });
+
+  test('useNotificationTopic refuses a second, different topic', () => {
+    const { stack, vpc } = setup();
+    const first = new sns.Topic(stack, 'First');
+    const cache = new ReplicationGroup(stack, 'Cache', { vpc, notificationTopic: first });
+    expect(cache.notificationTopic).toBe(first);
+    expect(errorOf(() => cache.useNotificationTopic(new sns.Topic(stack, 'Second')))).toBe('Stack/Cache: the replication group already sends its '
+      + 'events to Stack/First, got another topic Stack/Second; a replication group has one notification topic: pass the same topic to both');
+  });
+});
+
+describe('imported nodeType', () => {
+  test('is kept for the backup plan', () => {
+    const { stack } = setup();
+    expect(ReplicationGroup.fromReplicationGroupAttributes(stack, 'Imported', { replicationGroupId: 'orders', nodeType: 'cache.m7g.large' }).nodeType).toBe('cache.m7g.large');
+    expect(ReplicationGroup.fromReplicationGroupAttributes(stack, 'Other', { replicationGroupId: 'other' }).nodeType).toBeUndefined();
+  });
+
+  test('fails when it is not a node type name', () => {
+    const { stack } = setup();
+    expect(errorOf(() => ReplicationGroup.fromReplicationGroupAttributes(stack, 'Imported', { replicationGroupId: 'orders', nodeType: 'r7g.large' }))).toBe(
+      "Stack/Imported: 'nodeType' must look like cache.<family>.<size>, got 'r7g.large'; for example 'cache.r7g.large'");
   });
 });

@@ -66,6 +66,41 @@ export async function loadRdb(server: string, rdbFile: Buffer, key?: string): Pr
   }
 }
 
+/**
+ * Starts `server` on 127.0.0.1 with an empty dataset in a fresh temporary directory, runs `commands` (each a RESP
+ * command whose reply is a simple string, bulk string or integer), SAVEs, and returns the dump the server wrote.
+ * Each command runs on its own connection (database 0): put keys in another database with MOVE.
+ */
+export async function makeDump(server: string, commands: string[][]): Promise<Buffer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rdb-make-'));
+  let child: ChildProcess | undefined;
+  try {
+    const port = await freePort();
+    child = spawn(server, [
+      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', 'dump.rdb',
+      '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--logfile', '',
+    ], { stdio: ['ignore', 'ignore', 'ignore'] });
+    const exited = { value: false };
+    child.once('exit', () => { exited.value = true; });
+    if (!await waitForPing(port, 20_000, () => exited.value)) {
+      throw new Error(`${server} did not answer PING within 20 s`);
+    }
+    for (const args of commands) {
+      await command(port, args);
+    }
+    await command(port, ['SAVE']);
+    return fs.readFileSync(path.join(dir, 'dump.rdb'));
+  } finally {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        child!.once('exit', () => resolve());
+        child!.kill('SIGTERM');
+      });
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function waitForPing(port: number, timeoutMs: number, gaveUp: () => boolean): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !gaveUp()) {
@@ -114,6 +149,7 @@ function parseReply(buffer: string): string | null | Error | undefined {
   const line = buffer.slice(1, lineEnd);
   switch (buffer[0]) {
     case '+': return line;
+    case ':': return line;
     case '-': return new Error(line);
     case '$': {
       const len = Number(line);

@@ -1,10 +1,21 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { BucketLocationConstraint, CreateBucketCommand, PutBucketPolicyCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  BucketLocationConstraint,
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  PutBucketPolicyCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { BackupManifest, exportObjectKey, manifestKey, serializeManifest } from '../../lib/manifest/manifest';
-import { createHandler, PreflightResponse } from '../../lib/restore/preflight.lambda';
+import { makeDump } from './engine-server';
+import { BackupManifest, serializeManifest } from '../../lib/manifest/manifest';
+import { createHandler, PreflightDependencies, PreflightResponse } from '../../lib/restore/preflight.lambda';
+import { asV1, manifestV2, verifiedShard } from '../manifest/fixtures';
 import { MotoS3 } from '../support/moto';
+import { describeWithTool } from '../support/tools';
 
 /**
  * The preflight handler against a real HTTP S3 (moto_server on 127.0.0.1). SSE-KMS objects are stored with
@@ -31,12 +42,15 @@ afterAll(async () => {
 beforeEach(async () => {
   await moto.reset();
   logs.length = 0;
+  details.length = 0;
 });
 
-const handler = () => createHandler({
+const details: Array<Record<string, unknown> | undefined> = [];
+const handler = (overrides: Partial<PreflightDependencies> = {}) => createHandler({
   s3,
   elastiCache: () => { throw new Error('ElastiCache is not used by S3 sources'); },
-  log: (level, message) => { logs.push(`${level}: ${message}`); },
+  log: (level, message, d) => { logs.push(`${level}: ${message}`); details.push(d); },
+  ...overrides,
 });
 
 function event(properties: Record<string, unknown>, requestType: 'Create' | 'Update' | 'Delete' = 'Create', extra: Record<string, unknown> = {}): CloudFormationCustomResourceEvent {
@@ -80,9 +94,12 @@ const arns = (bucketName: string, ...keys: string[]) => ({
   SnapshotArns: keys.map((k) => `arn:aws:s3:::${bucketName}/${k}`),
 });
 
-async function bucket(name: string, region = REGION, withPolicy = true): Promise<void> {
+async function bucket(name: string, region = REGION, withPolicy = true, versioned = false): Promise<void> {
   const client = region === REGION ? s3 : moto.client(region);
   await client.send(new CreateBucketCommand({ Bucket: name, CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }));
+  if (versioned) {
+    await client.send(new PutBucketVersioningCommand({ Bucket: name, VersioningConfiguration: { Status: 'Enabled' } }));
+  }
   if (region !== REGION) {
     client.destroy();
   }
@@ -100,13 +117,14 @@ async function policy(bucketName: string, statements: unknown[]): Promise<void> 
   await s3.send(new PutBucketPolicyCommand({ Bucket: bucketName, Policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }) }));
 }
 
-async function put(bucketName: string, key: string, body: Buffer | string, kms = false): Promise<void> {
-  await s3.send(new PutObjectCommand({
+async function put(bucketName: string, key: string, body: Buffer | string | Uint8Array, kms = false): Promise<{ versionId?: string; etag?: string }> {
+  const out = await s3.send(new PutObjectCommand({
     Bucket: bucketName,
     Key: key,
     Body: body,
     ...(kms ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: `arn:aws:kms:${REGION}:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab` } : { ServerSideEncryption: 'AES256' }),
   }));
+  return { versionId: out.VersionId, etag: out.ETag };
 }
 
 async function failureOf(promise: Promise<PreflightResponse>): Promise<string> {
@@ -118,39 +136,41 @@ async function failureOf(promise: Promise<PreflightResponse>): Promise<string> {
   throw new Error('expected the preflight to fail');
 }
 
-function manifest(group: string, time: Date, shardKeys: string[], sizes: number[], clusterModeEnabled = shardKeys.length > 1): BackupManifest {
-  return {
-    formatVersion: 1,
-    replicationGroupId: group,
-    region: 'us-east-1',
-    bucket: 'primary-export-bucket',
-    snapshotName: `automatic.${group}-${time.toISOString().slice(0, 10)}`,
-    snapshotSource: 'automated',
-    snapshotCreateTime: time.toISOString(),
-    exportName: shardKeys[0].replace(/-\d{4}\.rdb$/, ''),
-    exportTime: new Date(time.getTime() + 600_000).toISOString(),
-    engine: 'valkey',
-    engineVersion: '8.0',
-    nodeType: 'cache.r7g.large',
-    clusterModeEnabled,
-    shardCount: shardKeys.length,
-    shards: shardKeys.map((key, i) => ({ key, sizeBytes: sizes[i], rdbVersion: 10 })),
-  };
+/** `manifests/<group>/<yyyymmddthhmmssz>_<snapshot name>.json`, written out here rather than computed by the library. */
+function keyOf(group: string, time: Date, snapshotName: string): string {
+  const compact = time.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '').toLowerCase();
+  return `manifests/${group}/${compact}_${snapshotName}.json`;
 }
 
+interface ExportOptions {
+  /** Which shards (0-based) to upload; the others are listed but absent. */
+  readonly deliver?: (i: number) => boolean;
+  /** Changes the manifest before it is stored. */
+  readonly edit?: (m: BackupManifest) => BackupManifest;
+  /** Stores the manifest under this key instead of the one its content names. */
+  readonly key?: string;
+}
+
+/**
+ * Uploads the shards of an export and a verified (format 2) manifest pinned to the versions S3 returned, the way the
+ * backup plan commits one.
+ */
 async function putExport(
-  name: string, group: string, time: Date, shards: number, deliver: (i: number) => boolean = () => true,
-): Promise<{ key: string; keys: string[] }> {
-  const exportName = `${group}-${time.toISOString().replace(/[-:.]/g, '').toLowerCase()}`;
-  const keys = Array.from({ length: shards }, (_, i) => exportObjectKey(exportName, i + 1));
+  name: string, group: string, time: Date, shards: number, options: ExportOptions = {},
+): Promise<{ key: string; keys: string[]; manifest: BackupManifest }> {
+  const exportName = `ceb-test-x${time.toISOString().replace(/[-:.]/g, '').toLowerCase()}`;
+  const keys = Array.from({ length: shards }, (_, i) => `${exportName}-${String(i + 1).padStart(4, '0')}.rdb`);
+  const pinned = [];
   for (let i = 0; i < shards; i++) {
-    if (deliver(i)) {
-      await put(name, keys[i], redisRdb);
-    }
+    const version = (options.deliver ?? (() => true))(i) ? await put(name, keys[i], redisRdb) : { versionId: 'never-delivered', etag: '"0"' };
+    pinned.push(verifiedShard(keys[i], redisRdb.length, version.versionId!, version.etag!));
   }
-  const key = manifestKey(group, time, `automatic.${group}`);
-  await put(name, key, serializeManifest(manifest(group, time, keys, keys.map(() => redisRdb.length))));
-  return { key, keys };
+  const snapshotName = `automatic.${group}`;
+  const base = manifestV2({ group, time, snapshotName, exportName, shards: pinned });
+  const manifest = options.edit ? options.edit(base) : base;
+  const key = options.key ?? keyOf(group, time, snapshotName);
+  await put(name, key, serializeManifest(manifest));
+  return { key, keys, manifest };
 }
 
 describe('rdbArns source', () => {
@@ -296,9 +316,13 @@ describe('latestExport source', () => {
   const latest = (group: string, max = 20) => ({ SourceKind: 'latestExport', Bucket: 'replica-bucket', ReplicationGroupId: group, MaxSourceShards: String(max) });
   const t1 = new Date('2026-11-20T03:15:00Z');
   const t2 = new Date('2026-11-21T03:15:00Z');
+  const DELETED_HINT = ' (if they were deleted, the versions the manifest verified may still be listed by aws s3api list-object-versions: '
+    + 'delete the delete marker to bring one back)';
+  // The replica bucket is versioned, as S3 replication requires.
+  const replica = () => bucket('replica-bucket', REGION, true, true);
 
   test('resolves the newest complete manifest and returns its ARNs', async () => {
-    await bucket('replica-bucket');
+    await replica();
     await putExport('replica-bucket', 'orders', t1, 2);
     const newest = await putExport('replica-bucket', 'orders', t2, 2);
     const response = await handler()(event(props(latest('orders'), { ClusterModeEnabled: 'true', ShardCount: '3' })));
@@ -314,30 +338,30 @@ describe('latestExport source', () => {
   });
 
   test('fails when the only manifest points at an absent object', async () => {
-    await bucket('replica-bucket');
-    const only = await putExport('replica-bucket', 'orders', t2, 2, (i) => i === 0);
+    await replica();
+    const only = await putExport('replica-bucket', 'orders', t2, 2, { deliver: (i) => i === 0 });
     const message = await failureOf(handler()(event(props(latest('orders'), { ClusterModeEnabled: 'true', ShardCount: '2' }))));
     expect(message).toBe(
-      'restore preflight failed, nothing was created (1 problem(s)): [1] no complete export of orders in s3://replica-bucket/manifests/orders/: '
-      + `${only.key}: 1 of 2 object(s) missing (s3://replica-bucket/${only.keys[1]}), S3 replication may still be in flight: `
-      + 'wait for S3 replication to finish and deploy again, or restore a specific backup with BackupSource.fromRdbObjects',
+      'restore preflight failed, nothing was created (1 problem(s)): [1] no complete, verified export of orders in s3://replica-bucket/manifests/orders/: '
+      + `${only.key}: 1 of 2 object(s) missing (s3://replica-bucket/${only.keys[1]}), S3 replication may still be in flight${DELETED_HINT}: `
+      + 'wait for S3 replication to finish and deploy again, repair the export as described, or restore a specific backup with BackupSource.fromRdbObjects',
     );
   });
 
   test('falls back to the newest complete manifest and warns about the skipped one', async () => {
-    await bucket('replica-bucket');
+    await replica();
     const older = await putExport('replica-bucket', 'orders', t1, 2);
-    const newer = await putExport('replica-bucket', 'orders', t2, 2, (i) => i === 1);
+    const newer = await putExport('replica-bucket', 'orders', t2, 2, { deliver: (i) => i === 1 });
     const response = await handler()(event(props(latest('orders'), { ClusterModeEnabled: 'true', ShardCount: '2' })));
     expect(response.Data!.ManifestKey).toBe(older.key);
     expect(response.Data!.Warnings).toBe(
       `restoring the export of ${t1.toISOString()} (${older.key}) because newer manifests are not usable: `
-      + `${newer.key}: 1 of 2 object(s) missing (s3://replica-bucket/${newer.keys[0]}), S3 replication may still be in flight`,
+      + `${newer.key}: 1 of 2 object(s) missing (s3://replica-bucket/${newer.keys[0]}), S3 replication may still be in flight${DELETED_HINT}`,
     );
   });
 
   test('fails when no export was ever committed for the group', async () => {
-    await bucket('replica-bucket');
+    await replica();
     const message = await failureOf(handler()(event(props(latest('orders')))));
     expect(message).toBe(
       'restore preflight failed, nothing was created (1 problem(s)): [1] no export of orders is committed in s3://replica-bucket/manifests/orders/ (no manifest): '
@@ -346,14 +370,14 @@ describe('latestExport source', () => {
   });
 
   test('fails for a multi-shard export into a cluster-mode-disabled group', async () => {
-    await bucket('replica-bucket');
+    await replica();
     const exp = await putExport('replica-bucket', 'orders', t2, 2);
     const message = await failureOf(handler()(event(props(latest('orders')))));
     expect(message).toContain(`[1] the latest export (${exp.key}) comes from cluster-mode-enabled group orders (2 shard(s)), and ElastiCache cannot seed a cluster-mode-disabled group from it: enable cluster mode on the new group`);
   });
 
   test('fails when the export has more shards than the restore was synthesized for', async () => {
-    await bucket('replica-bucket');
+    await replica();
     const exp = await putExport('replica-bucket', 'orders', t2, 3);
     const message = await failureOf(handler()(event(props(latest('orders', 2), { ClusterModeEnabled: 'true', ShardCount: '2' }))));
     expect(message).toBe(
@@ -363,7 +387,7 @@ describe('latestExport source', () => {
   });
 
   test('a 500-shard manifest of 500 small objects passes; the ARNs come back in chunks of 20', async () => {
-    await bucket('replica-bucket');
+    await replica();
     const exp = await putExport('replica-bucket', 'big', t2, 500);
     const response = await handler()(event(props(latest('big', 500), { ClusterModeEnabled: 'true', ShardCount: '500', NodeType: 'cache.t4g.micro' })));
     expect(response.Data!.ObjectCount).toBe('500');
@@ -381,19 +405,257 @@ describe('latestExport source', () => {
   });
 
   test('an ARN chunk beyond the export is empty', async () => {
-    await bucket('replica-bucket');
+    await replica();
     const exp = await putExport('replica-bucket', 'orders', t2, 2);
     const chunk = await handler()(event({ SourceKind: 'latestExportChunk', Partition: 'aws', Bucket: 'replica-bucket', ManifestKey: exp.key, ChunkIndex: '1' }));
     expect(chunk).toEqual({ PhysicalResourceId: `restore-preflight:${exp.key}:1`, Data: { SnapshotArns: '' } });
   });
 
   test('an Update with the same source keeps the export chosen at creation, even when a newer one exists', async () => {
-    await bucket('replica-bucket');
+    await replica();
     const first = await putExport('replica-bucket', 'orders', t1, 1);
     await putExport('replica-bucket', 'orders', t2, 1);
     const p = props(latest('orders'));
     const response = await handler()(event({ ...p, NodeType: 'cache.r7g.xlarge' }, 'Update', { PhysicalResourceId: `restore-preflight:${first.key}`, OldResourceProperties: p }));
     expect(response.PhysicalResourceId).toBe(`restore-preflight:${first.key}`);
     expect(response.Data!.SnapshotArns).toBe(`arn:aws:s3:::replica-bucket/${first.keys[0]}`);
+  });
+});
+
+describe('latestExport source: only a verified export whose objects are still the verified versions', () => {
+  const latest = (group: string, max = 20) => ({ SourceKind: 'latestExport', Bucket: 'replica-bucket', ReplicationGroupId: group, MaxSourceShards: String(max) });
+  const t1 = new Date('2026-11-20T03:15:00Z');
+  const t2 = new Date('2026-11-21T03:15:00Z');
+  const NOW = new Date('2026-11-22T00:00:00Z');
+  const cme = { ClusterModeEnabled: 'true', ShardCount: '2' };
+  const replica = () => bucket('replica-bucket', REGION, true, true);
+  const run = (properties: Record<string, unknown>) => handler({ now: () => NOW })(event(properties));
+
+  test('an object overwritten after the commit: the export is refused, and the message names the version to copy back', async () => {
+    await replica();
+    const exp = await putExport('replica-bucket', 'orders', t2, 2);
+    const pinned = exp.manifest.shards[1].versionId!;
+    const overwrite = await put('replica-bucket', exp.keys[1], valkeyRdb);
+    const message = await failureOf(run(props(latest('orders'), cme)));
+    expect(message).toContain(
+      `[1] no complete, verified export of orders in s3://replica-bucket/manifests/orders/: ${exp.key}: s3://replica-bucket/${exp.keys[1]}: `
+      + `current version is ${overwrite.versionId} (${valkeyRdb.length} bytes), but the manifest verified version ${pinned} (${redisRdb.length} bytes): `
+      + `the object was overwritten after the commit. Version ${pinned} is the one to copy back: make it current again by deleting the newer version `
+      + `(aws s3api delete-object --bucket replica-bucket --key ${exp.keys[1]} --version-id ${overwrite.versionId};`,
+    );
+    expect(message).toContain(`--copy-source "replica-bucket/${exp.keys[1]}?versionId=${pinned}"`);
+  });
+
+  test('an overwrite with an object of the same size is caught by the version, not the size', async () => {
+    await replica();
+    const exp = await putExport('replica-bucket', 'orders', t2, 1);
+    const sameSize = Buffer.from(redisRdb);
+    sameSize[100] = (sameSize[100] + 1) % 256;
+    await put('replica-bucket', exp.keys[0], sameSize);
+    const message = await failureOf(run(props(latest('orders'))));
+    expect(message).toContain(`but the manifest verified version ${exp.manifest.shards[0].versionId} (${redisRdb.length} bytes): the object was overwritten after the commit`);
+  });
+
+  test('falls back past an export with an overwritten object, and the warning names the version to copy back', async () => {
+    await replica();
+    const older = await putExport('replica-bucket', 'orders', t1, 2);
+    const newer = await putExport('replica-bucket', 'orders', t2, 2);
+    await put('replica-bucket', newer.keys[0], Buffer.alloc(0));
+    const response = await run(props(latest('orders'), cme));
+    expect(response.Data!.ManifestKey).toBe(older.key);
+    const warning = logs.find((l) => l.startsWith('warn: restoring the export of'));
+    expect(warning).toContain(`because newer manifests are not usable: ${newer.key}: s3://replica-bucket/${newer.keys[0]}: current version is `);
+    expect(warning).toContain(`Version ${newer.manifest.shards[0].versionId} is the one to copy back`);
+  });
+
+  test('an object deleted after the commit: the export is refused, and the message says how to bring the verified version back', async () => {
+    await replica();
+    const exp = await putExport('replica-bucket', 'orders', t2, 2);
+    await s3.send(new DeleteObjectCommand({ Bucket: 'replica-bucket', Key: exp.keys[0] }));
+    const message = await failureOf(run(props(latest('orders'), cme)));
+    expect(message).toContain(
+      `${exp.key}: 1 of 2 object(s) missing (s3://replica-bucket/${exp.keys[0]}), S3 replication may still be in flight (if they were deleted, the versions the manifest `
+      + 'verified may still be listed by aws s3api list-object-versions: delete the delete marker to bring one back)',
+    );
+  });
+
+  test('a manifest dated in the future is skipped with the reason; the newest honest one is restored', async () => {
+    await replica();
+    const honest = await putExport('replica-bucket', 'orders', t1, 1);
+    const future = new Date(NOW.getTime() + 2 * 86_400_000);
+    const planted = await putExport('replica-bucket', 'orders', future, 1, { edit: (m) => ({ ...m, exportTime: future.toISOString() }) });
+    const response = await run(props(latest('orders')));
+    expect(response.Data!.ManifestKey).toBe(honest.key);
+    expect(response.Data!.SnapshotCreateTime).toBe(t1.toISOString());
+    expect(response.Data!.Warnings).toBe(
+      `restoring the export of ${t1.toISOString()} (${honest.key}) because newer manifests are not usable: `
+      + `${planted.key}: not used: its snapshot time ${future.toISOString()} is in the future (now ${NOW.toISOString()})`,
+    );
+  });
+
+  test('a planted manifest whose content does not match its key is skipped with the reason', async () => {
+    await replica();
+    const honest = await putExport('replica-bucket', 'orders', t1, 1);
+    // The honest export's manifest, copied under a key that claims a newer snapshot.
+    const plantedKey = keyOf('orders', t2, 'automatic.orders');
+    await put('replica-bucket', plantedKey, serializeManifest(honest.manifest));
+    const response = await run(props(latest('orders')));
+    expect(response.Data!.ManifestKey).toBe(honest.key);
+    expect(response.Data!.Warnings).toBe(
+      `restoring the export of ${t1.toISOString()} (${honest.key}) because newer manifests are not usable: `
+      + `${plantedKey}: not used: its content (group orders, snapshot automatic.orders taken ${t1.toISOString()}) belongs under ${honest.key}, not under this key`,
+    );
+  });
+
+  test('a format 1 manifest is skipped as unverified, and the preflight fails when nothing else is there', async () => {
+    await replica();
+    const v1 = await putExport('replica-bucket', 'orders', t2, 1, { edit: asV1 });
+    const message = await failureOf(run(props(latest('orders'))));
+    expect(message).toBe(
+      'restore preflight failed, nothing was created (1 problem(s)): [1] no complete, verified export of orders in s3://replica-bucket/manifests/orders/: '
+      + `${v1.key}: not verified (a format 1 manifest, written before exports were verified), so nothing proves its objects are intact; `
+      + 'restore it explicitly with BackupSource.fromRdbObjects and its keys (the preflight then verifies the objects themselves): '
+      + 'wait for S3 replication to finish and deploy again, repair the export as described, or restore a specific backup with BackupSource.fromRdbObjects',
+    );
+  });
+
+  test('a verified export whose shard recorded keys in two databases cannot seed a cluster-mode-enabled group', async () => {
+    await replica();
+    const exp = await putExport('replica-bucket', 'orders', t2, 1, {
+      edit: (m) => ({
+        ...m,
+        clusterModeEnabled: false,
+        shards: [{ ...m.shards[0], databases: [{ db: 0, keys: 1, keysWithExpiry: 1 }, { db: 2, keys: 1, keysWithExpiry: 0 }] }],
+      }),
+    });
+    const message = await failureOf(run(props(latest('orders'), { ClusterModeEnabled: 'true', ShardCount: '1' })));
+    expect(message).toBe(
+      `restore preflight failed, nothing was created (1 problem(s)): [1] s3://replica-bucket/${exp.keys[0]} holds keys in 2 databases (db 0: 1 key(s), db 2: 1 key(s)); `
+      + 'a cluster-mode-enabled group has only database 0: ElastiCache refuses to restore one from a file that references more than one database, '
+      + 'and a cluster does not load keys of any other database: restore into a cluster-mode-disabled group, or move the keys into database 0 on the source '
+      + '(MOVE, or a migration tool) and take a new backup',
+    );
+  });
+});
+
+describe('rdbArns source: content checks', () => {
+  const seed = async (body: Buffer) => {
+    await bucket('seed-bucket');
+    await put('seed-bucket', 'backup-0001.rdb', body);
+  };
+  const source = (verifyContent?: string) => ({ ...arns('seed-bucket', 'backup-0001.rdb'), ...(verifyContent ? { VerifyContent: verifyContent } : {}) });
+  const URI = 's3://seed-bucket/backup-0001.rdb';
+  /** The fixture with one byte of a value changed: header, size, EOF opcode and trailer are all still in place. */
+  const corrupted = () => {
+    const copy = Buffer.from(redisRdb);
+    copy[200] = (copy[200] + 1) % 256;
+    return copy;
+  };
+
+  test('a real dump is verified in full by default: the log reports its 5 keys (as redis-check-rdb counts them)', async () => {
+    await seed(redisRdb);
+    const response = await handler()(event(props(source())));
+    expect(response.Data!.Warnings).toBe('');
+    expect(details[logs.indexOf('info: restore preflight passed')]).toMatchObject({ verification: 'full', verifyContent: 'auto', verifiedObjects: 1, verifiedKeys: 5 });
+  });
+
+  test('an empty object fails, named', async () => {
+    await seed(Buffer.alloc(0));
+    const message = await failureOf(handler()(event(props(source()))));
+    expect(message).toBe(
+      `restore preflight failed, nothing was created (1 problem(s)): [1] 1 .rdb object(s) are empty: ${URI}: the export or upload did not complete; restore from another backup`,
+    );
+  });
+
+  test('a truncated dump fails the envelope check, naming the byte offset', async () => {
+    await seed(redisRdb.subarray(0, 200));
+    const message = await failureOf(handler()(event(props(source('envelope-only')))));
+    const match = new RegExp(`^restore preflight failed, nothing was created \\(1 problem\\(s\\)\\): \\[1\\] ${URI.replace(/[/.]/g, '\\$&')} \\(200 bytes\\) `
+      + 'is not a complete RDB file: at byte (\\d+): .+; the upload or copy was cut short or the object was damaged, and the engine would refuse to load it: '
+      + 'upload the whole file again, or restore from another backup$').exec(message);
+    expect(match).not.toBeNull();
+    expect(Number(match![1])).toBeLessThanOrEqual(200);
+  });
+
+  test('a dump cut just before its trailer fails the envelope check too', async () => {
+    await seed(redisRdb.subarray(0, redisRdb.length - 8));
+    const message = await failureOf(handler()(event(props(source('envelope-only')))));
+    expect(message).toMatch(/\[1\] s3:\/\/seed-bucket\/backup-0001\.rdb \(\d+ bytes\) is not a complete RDB file: at byte \d+: /);
+  });
+
+  test('one changed byte inside a value passes the envelope check but fails full verification, naming the offset', async () => {
+    await seed(corrupted());
+    const response = await handler()(event(props(source('envelope-only'))));
+    expect(response.Data!.ObjectCount).toBe('1');
+    const message = await failureOf(handler()(event(props(source()))));
+    expect(message).toMatch(/^restore preflight failed, nothing was created \(1 problem\(s\)\): \[1\] s3:\/\/seed-bucket\/backup-0001\.rdb is corrupt: at byte \d+: .+; the engine would refuse to load it/);
+  });
+
+  test('AUTO above the time budget checks only the envelope, and says so in a warning', async () => {
+    await seed(corrupted());
+    const response = await handler({ verifyBudgetSeconds: 0 })(event(props(source())));
+    expect(response.Data!.Warnings).toMatch(new RegExp('^the 1 \\.rdb object\\(s\\) total 0\\.000 GiB: verifying them in full would take about 1 s, '
+      + 'more than the 0 s the preflight gives it, so only their size, header, EOF marker and CRC-64 trailer were checked: set verifyContent: RdbContentVerification\\.FULL'));
+    expect(details[logs.indexOf('info: restore preflight passed')]).toMatchObject({ verification: 'envelope', verifiedObjects: 0 });
+  });
+
+  test('FULL ignores the budget and verifies anyway', async () => {
+    await seed(corrupted());
+    const message = await failureOf(handler({ verifyBudgetSeconds: 0 })(event(props(source('full')))));
+    expect(message).toContain(`[1] ${URI} is corrupt: `);
+  });
+
+  test('FULL that runs out of time fails, saying how far it got, instead of timing out', async () => {
+    await seed(redisRdb);
+    const message = await failureOf(handler()(event(props(source('full'))), { getRemainingTimeInMillis: () => 0 }));
+    expect(message).toBe(
+      `restore preflight failed, nothing was created (1 problem(s)): [1] the preflight ran out of time after verifying 0 of the ${redisRdb.length} bytes of ${URI} `
+      + '(verifyContent is FULL): verify the files beforehand with npx cdk-elasticache-backup verify and deploy with '
+      + 'verifyContent: RdbContentVerification.ENVELOPE_ONLY, or restore fewer or smaller files',
+    );
+  });
+
+  test('an Update that only changes VerifyContent does not check again (the group exists already)', async () => {
+    const old = props(arns('no-such-bucket', 'x.rdb'));
+    const response = await handler()(event({ ...old, VerifyContent: 'full' }, 'Update', { PhysicalResourceId: 'restore-preflight:Preflight', OldResourceProperties: old }));
+    expect(response).toEqual({ PhysicalResourceId: 'restore-preflight:Preflight', Data: {} });
+  });
+
+  test('an unknown VerifyContent value is refused, naming the allowed ones', async () => {
+    const message = await failureOf(handler()(event(props(source('everything')))));
+    expect(message).toBe("property 'VerifyContent' must be 'auto', 'full', 'envelope-only', got \"everything\"");
+  });
+});
+
+describeWithTool('redis-server')('rdbArns source: databases of a cluster-mode-enabled restore (dump written by redis-server)', () => {
+  test('a file with keys in databases 0 and 3 fails into a cluster-mode-enabled group (with the per-database counts) and passes into a disabled one', async () => {
+    const dump = await makeDump('redis-server', [['SET', 'a', '1'], ['SET', 'b', '2'], ['SET', 'c', '3'], ['MOVE', 'c', '3']]);
+    await bucket('seed-bucket');
+    await put('seed-bucket', 'multi-0001.rdb', dump);
+    const source = arns('seed-bucket', 'multi-0001.rdb');
+    const message = await failureOf(handler()(event(props(source, { ...REDIS_7_0, ClusterModeEnabled: 'true', ShardCount: '2' }))));
+    expect(message).toBe(
+      'restore preflight failed, nothing was created (1 problem(s)): [1] s3://seed-bucket/multi-0001.rdb holds keys in 2 databases (db 0: 2 key(s), db 3: 1 key(s)); '
+      + 'a cluster-mode-enabled group has only database 0: ElastiCache refuses to restore one from a file that references more than one database, '
+      + 'and a cluster does not load keys of any other database: restore into a cluster-mode-disabled group, or move the keys into database 0 on the source '
+      + '(MOVE, or a migration tool) and take a new backup',
+    );
+    const response = await handler()(event(props(source, REDIS_7_0)));
+    expect(response.Data!.ObjectCount).toBe('1');
+  });
+
+  test('the same check with verifyContent ENVELOPE_ONLY cannot see the databases: it warns instead', async () => {
+    const dump = await makeDump('redis-server', [['SET', 'c', '3'], ['MOVE', 'c', '3']]);
+    await bucket('seed-bucket');
+    await put('seed-bucket', 'multi-0001.rdb', dump);
+    const target = { ...REDIS_7_0, ClusterModeEnabled: 'true', ShardCount: '1' };
+    // Verified in full (the default), the file fails: its only key is in database 3.
+    expect(await failureOf(handler()(event(props(arns('seed-bucket', 'multi-0001.rdb'), target)))))
+      .toContain('s3://seed-bucket/multi-0001.rdb holds keys in a database other than 0 (db 3: 1 key(s))');
+    const response = await handler()(event(props({ ...arns('seed-bucket', 'multi-0001.rdb'), VerifyContent: 'envelope-only' }, target)));
+    expect(response.Data!.Warnings).toBe(
+      'the databases used by 1 .rdb object(s) were not checked because their content was not verified in full; '
+      + 'ElastiCache fails a cluster-mode-enabled restore from a file with keys in a database other than 0',
+    );
   });
 });

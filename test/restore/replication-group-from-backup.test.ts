@@ -4,7 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { CacheEngine } from '../../lib/engine';
 import { ClusterMode } from '../../lib/replication-group/replication-group';
-import { BackupSource } from '../../lib/restore/backup-source';
+import { BackupSource, RdbContentVerification } from '../../lib/restore/backup-source';
 import { ReplicationGroupFromBackup, ReplicationGroupFromBackupProps } from '../../lib/restore/replication-group-from-backup';
 
 function setup() {
@@ -142,7 +142,8 @@ describe('preflight provider', () => {
     const template = Template.fromStack(ctx.stack);
     template.resourceCountIs('Custom::ElastiCacheRestorePreflight', 2);
     template.resourceCountIs('AWS::Lambda::Function', 2); // the preflight function + the framework's onEvent function
-    template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs22.x', Timeout: 300, Handler: 'index.handler' });
+    // 14 minutes and one full vCPU (1769 MB): time and CPU to stream .rdb files through the verifier.
+    template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs22.x', Timeout: 840, MemorySize: 1769, Handler: 'index.handler' });
   });
 
   test('the preflight function may read exactly the seed objects and their bucket', () => {
@@ -170,7 +171,13 @@ describe('preflight provider', () => {
       {
         Effect: 'Allow',
         Action: 's3:GetObject',
-        Resource: [{ 'Fn::Join': ['', [arn, '/manifests/Orders/*']] }, { 'Fn::Join': ['', [arn, '/orders-*']] }],
+        // ceb-<first 8 base32 characters of sha256('orders')>-: the names BackupPlan gives exports (computed here with
+        // Python's base64.b32encode, not with the library); `orders-` is the name earlier versions gave them.
+        Resource: [
+          { 'Fn::Join': ['', [arn, '/manifests/Orders/*']] },
+          { 'Fn::Join': ['', [arn, '/ceb-dqlivwya-*']] },
+          { 'Fn::Join': ['', [arn, '/orders-*']] },
+        ],
       },
     ]);
   });
@@ -185,6 +192,18 @@ describe('preflight provider', () => {
         Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':elasticache:us-west-2:111111111111:snapshot:orders-before-migration']] },
       },
     ]);
+  });
+
+  test('verifyContent reaches the preflight only when set (the default, AUTO, leaves the template as it was)', () => {
+    const full = restore({ source: BackupSource.fromRdbArns(['arn:aws:s3:::seed-bucket/orders-0001.rdb'], { verifyContent: RdbContentVerification.FULL }) });
+    full.template.hasResourceProperties('Custom::ElastiCacheRestorePreflight', { SourceKind: 'rdbArns', VerifyContent: 'full' });
+    const ctx = setup();
+    new ReplicationGroupFromBackup(ctx.stack, 'Restored', {
+      vpc: ctx.vpc, source: BackupSource.fromRdbObjects(ctx.bucket, ['orders-0001.rdb'], { verifyContent: RdbContentVerification.ENVELOPE_ONLY }),
+    });
+    Template.fromStack(ctx.stack).hasResourceProperties('Custom::ElastiCacheRestorePreflight', { VerifyContent: 'envelope-only' });
+    const auto = restore({ source: BackupSource.fromRdbArns(['arn:aws:s3:::seed-bucket/orders-0001.rdb']) });
+    auto.template.hasResourceProperties('Custom::ElastiCacheRestorePreflight', { SourceKind: 'rdbArns', VerifyContent: Match.absent() });
   });
 
   test('the target engine\'s RDB table entry reaches the preflight', () => {
@@ -213,6 +232,8 @@ describe('validation', () => {
       "Restore/Restored: 'source' fromSnapshotName must be an ElastiCache snapshot name (letters, digits, '.' and '-', up to 255 characters), got '-bad name'"],
     ['fails with maxSourceShards over 1 into cluster mode disabled', { source: BackupSource.latestExport(s3.Bucket.fromBucketName(new Stack(), 'B', 'replica-bucket'), 'orders', { maxSourceShards: 3 }) },
       "Restore/Restored: 'source' latestExport maxSourceShards is 3, but a cluster-mode-disabled replication group can only be seeded from one .rdb object"],
+    ['fails with an unknown verifyContent', { source: BackupSource.fromRdbArns(['arn:aws:s3:::seed-bucket/o-0001.rdb'], { verifyContent: 'always' as RdbContentVerification }) },
+      "Restore/Restored: 'source' fromRdbArns verifyContent must be one of RdbContentVerification.AUTO, FULL or ENVELOPE_ONLY, got 'always'"],
     ['fails with a bad replication group id', { source: BackupSource.latestExport(s3.Bucket.fromBucketName(new Stack(), 'B', 'replica-bucket'), '1orders') },
       "Restore/Restored: 'source' latestExport replicationGroupId must be a replication group id (a letter, then up to 39 letters, digits or single hyphens), got '1orders'"],
   ])('%s', (_name, extra, message) => {

@@ -225,7 +225,7 @@ describe('BackupExportBucket bucket settings', () => {
 });
 
 describe('BackupExportBucket grants', () => {
-  test('grantExport gives the CopySnapshot caller exactly the documented S3 actions, split by resource type', () => {
+  test('grantExport gives the CopySnapshot caller exactly the documented S3 actions plus s3:GetBucketAcl, split by resource type', () => {
     const stack = singleStack();
     const exports = new BackupExportBucket(stack, 'Exports');
     const role = new iam.Role(stack, 'Exporter', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
@@ -235,7 +235,7 @@ describe('BackupExportBucket grants', () => {
       Roles: [{ Ref: logicalIdOf(role) }],
       PolicyDocument: {
         Statement: [
-          { Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetBucketLocation'], Resource: arnOf(id) },
+          { Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetBucketLocation', 's3:GetBucketAcl'], Resource: arnOf(id) },
           { Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'], Resource: objectsOf(id) },
           {
             Effect: 'Allow',

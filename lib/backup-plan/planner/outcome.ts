@@ -1,0 +1,130 @@
+/**
+ * How the persisted state changes when an action ended (pure). Not part of the jsii API.
+ */
+import { HOUR, MINUTE, throttleBackoffMs } from './context';
+import { GroupState, OutcomeKind, PlanAction, StartExportAction } from './types';
+
+/** Drops undefined fields, so states compare and serialize stably. */
+export function compact(state: GroupState): GroupState {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(state)) {
+    if (v !== undefined) {
+      out[k] = v;
+    }
+  }
+  return out as unknown as GroupState;
+}
+
+function withExportFailure(state: GroupState, snapshotName: string, errorName: string, now: Date): GroupState {
+  const failures = { ...(state.exportFailures ?? {}) };
+  failures[snapshotName] = { failures: (failures[snapshotName]?.failures ?? 0) + 1, lastError: errorName, at: now.toISOString() };
+  return { ...state, exportFailures: failures };
+}
+
+function startExportOutcome(state: GroupState, action: StartExportAction, outcome: OutcomeKind, now: Date, errorName?: string): GroupState {
+  const mine = state.inFlight && state.inFlight.exportName === action.exportName ? state.inFlight : undefined;
+  if (!mine) {
+    return state;
+  }
+  if (outcome === 'ok' || (outcome === 'already-exists' && action.reissue)) {
+    // A re-issue of our own unconfirmed call is the only case where "already exists" means ours.
+    return { ...state, inFlight: { ...mine, confirmed: true } };
+  }
+  if (outcome === 'already-exists') {
+    // On a first attempt, the name was taken by somebody else's object: not ours. Spent; retried under a new name.
+    return withExportFailure({ ...state, inFlight: undefined }, action.snapshotName, 'ExportNameTaken', now);
+  }
+  if (outcome === 'unknown') {
+    return state; // kept unconfirmed: the next run re-issues the same name, which is idempotent
+  }
+  if (outcome === 'throttled' || outcome === 'skipped' || outcome === 'quota-exceeded') {
+    // Not started: release the slot and the attempt number (the name was never used).
+    const attempts = { ...state.exportAttempts };
+    if (!action.reissue) {
+      attempts[action.snapshotName] = Math.max(0, (attempts[action.snapshotName] ?? 1) - 1);
+      if (attempts[action.snapshotName] === 0) {
+        delete attempts[action.snapshotName];
+      }
+    }
+    // A call that was refused or never made created nothing: it does not count against the quota.
+    const calls = action.reissue ? state.exportCalls : (state.exportCalls ?? []).filter((x) => x.name !== action.exportName);
+    let next: GroupState = {
+      ...state, inFlight: action.reissue ? mine : undefined, exportAttempts: attempts, exportCalls: calls?.length ? calls : undefined,
+    };
+    if (outcome === 'quota-exceeded') {
+      // Learned (persisted): exports count against the manual backup quota; from now on the plan keeps slots for them.
+      next = { ...next, exportsCountAgainstQuota: true, exportBackoffUntil: new Date(now.getTime() + 30 * MINUTE).toISOString() };
+    }
+    return next;
+  }
+  // refused / not-found: this attempt is spent; the next one gets a new name.
+  return withExportFailure({ ...state, inFlight: undefined }, action.snapshotName, errorName ?? 'ExportRefused', now);
+}
+
+/**
+ * The state after an action ended with `outcome`. `state` is the write-ahead state of the decision (or the result of
+ * applying earlier outcomes of the same run). `errorName` is the service error's name, when there was one.
+ */
+export function applyOutcome(state: GroupState, action: PlanAction, outcome: OutcomeKind, now: Date, errorName?: string): GroupState {
+  const nowMs = now.getTime();
+  let next: GroupState = state;
+  switch (action.kind) {
+    case 'CreateSnapshot': {
+      if (outcome === 'ok' || outcome === 'already-exists' || outcome === 'unknown') {
+        break; // the record stays: counted for the quota, and recognized as the plan's
+      }
+      if (outcome === 'skipped') {
+        next = { ...next, created: next.created.filter((c) => c.name !== action.snapshotName) };
+        break;
+      }
+      // Refused: keep the record for the quota count (conservative), marked refused.
+      next = { ...next, created: next.created.map((c) => (c.name === action.snapshotName ? { ...c, refused: true } : c)) };
+      if (outcome === 'quota-exceeded') {
+        next = { ...next, createBackoffUntil: new Date(nowMs + HOUR).toISOString() };
+        if (action.roomWithoutExports) {
+          // Refused although the backups alone left room: the exports use the quota too (learned, persisted).
+          next = { ...next, exportsCountAgainstQuota: true };
+        }
+      }
+      break;
+    }
+    case 'StartExport':
+      next = startExportOutcome(next, action, outcome, now, errorName);
+      break;
+    case 'VerifyShard': {
+      const flight = next.inFlight;
+      if (outcome !== 'ok' && flight?.exportName === action.exportName) {
+        // The request object was not written: ask again in the next run (the request count still bounds the retries).
+        const verifications = (flight.verifications ?? []).map((v) => (v.key === action.object.key ? { ...v, at: new Date(0).toISOString() } : v));
+        next = { ...next, inFlight: { ...flight, verifications } };
+      }
+      break;
+    }
+    case 'CommitManifest': {
+      if (outcome !== 'ok') {
+        // Keep the export in flight: the next run commits it.
+        next = { ...next, inFlight: next.inFlight ?? action.export };
+        if (action.replacesDistrusted) {
+          next = { ...next, distrustedManifests: [...new Set([...(next.distrustedManifests ?? []), action.manifestKey])] };
+        }
+      }
+      break;
+    }
+    case 'DeleteSnapshot': {
+      if (outcome === 'integrity-failed') {
+        // The manifest or its objects are no longer intact: never prune on it; export the snapshot again.
+        next = { ...next, distrustedManifests: [...new Set([...(next.distrustedManifests ?? []), action.manifestKey])] };
+      }
+      break;
+    }
+  }
+  if (outcome === 'throttled' && (action.kind === 'CreateSnapshot' || action.kind === 'StartExport' || action.kind === 'DeleteSnapshot')) {
+    // ElastiCache throttled: back off every ElastiCache write of the group (S3 calls are not throttled together).
+    const n = state.consecutiveThrottles + 1;
+    next = { ...next, consecutiveThrottles: n, backoffUntil: new Date(nowMs + throttleBackoffMs(n)).toISOString() };
+  }
+  if (outcome === 'ok' && next.consecutiveThrottles !== 0) {
+    next = { ...next, consecutiveThrottles: 0 };
+  }
+  return compact(next);
+}
