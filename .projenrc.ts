@@ -74,9 +74,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
   githubOptions: { mergify: false },
 });
 
-for (const pattern of ['/examples/', '/benchmarks/', '/scripts/', '/.ci/', 'BENCHMARKS.md', '/cdk.json', '/cdk.out/']) {
+for (const pattern of ['/examples/', '/benchmarks/', '/scripts/', '/.ci/', 'BENCHMARKS.md', '/cdk.json', '/cdk.out/', '/.tmp/', '/docs/']) {
   project.addPackageIgnore(pattern);
 }
+
+// RDB fixtures are binary: never let `text=auto eol=lf` rewrite a byte of them.
+project.gitattributes.addAttributes('*.rdb', 'binary');
 
 // unrs-resolver 1.13 has no lockfile entries for other platforms, which breaks `npm ci` on a clean clone.
 project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });

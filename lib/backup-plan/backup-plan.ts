@@ -20,7 +20,7 @@ import { defineGroupAlarms, definePlanAlarms, FAILURES_PERIOD } from './plan-ala
 import { acknowledgeCompliance } from './plan-compliance';
 import { grantGroupSnapshots } from './plan-grants';
 import { defineNotificationTopic, subscribeReconciler, useTopicFor } from './plan-notifications';
-import { checkBucketOutlivesBackups, groupConfigOf, refuseDataTiering, requireSameRegion, validatePlanProps } from './plan-validation';
+import { checkBucketOutlivesBackups, groupConfigOf, nodeTypeOf, refuseDataTiering, requireSameRegion, validatePlanProps } from './plan-validation';
 import { GroupConfig } from './planner';
 import { ReconcileFunction } from './reconcile-function';
 import { PlanSelfTest } from './self-test';
@@ -326,14 +326,15 @@ export class BackupPlan extends Construct {
       }
     }
     requireSameRegion(this, label, group);
-    refuseDataTiering(this, label, group.nodeType);
+    const nodeType = nodeTypeOf(group);
+    refuseDataTiering(this, label, nodeType);
     const base = groupConfigOf(this, group, label, options);
     checkBucketOutlivesBackups(this, label, this.exportBucket, base.retentionSeconds);
     const config: GroupConfig = {
       ...base,
       exportTimeoutSeconds: this.exportTimeout?.toSeconds()
-        ?? (group.nodeType && !Token.isUnresolved(group.nodeType)
-          ? defaultExportTimeoutSeconds(group.nodeType)
+        ?? (nodeType && !Token.isUnresolved(nodeType)
+          ? defaultExportTimeoutSeconds(nodeType)
           : UNKNOWN_NODE_EXPORT_TIMEOUT_SECONDS),
     };
     this.protectedGroups.push({ group, config, label });

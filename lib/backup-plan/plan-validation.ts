@@ -90,6 +90,16 @@ export function refuseDataTiering(scope: IConstruct, label: string, nodeType: st
     + 'or use a node type without data tiering (for example cache.r7g.xlarge)');
 }
 
+/**
+ * The node type of a group when this app knows it: a `ReplicationGroup`'s, or the `nodeType` an imported group was
+ * given. Read by duck typing: `IReplicationGroup` does not declare it (jsii forbids a class to make an interface's
+ * optional property required).
+ */
+export function nodeTypeOf(group: IReplicationGroup): string | undefined {
+  const value = (group as { nodeType?: unknown }).nodeType;
+  return typeof value === 'string' ? value : undefined;
+}
+
 /** The plan's reconciler works in its own region only. */
 export function requireSameRegion(scope: IConstruct, label: string, group: IReplicationGroup): void {
   const planRegion = Stack.of(scope).region;

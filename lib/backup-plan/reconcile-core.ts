@@ -4,7 +4,7 @@
  * The AWS SDK lives behind `ReconcileIo` (implemented in reconcile.lambda.ts, and by the simulator), so this file is
  * the exact code the Lambda runs, minus the clients. Not part of the jsii API.
  */
-import { PLAN_TAG_KEY, randomSuffix, stateKey } from './constants';
+import { isPlanSnapshotName, PLAN_TAG_KEY, randomSuffix, stateKey } from './constants';
 import {
   applyOutcome, CommitManifestAction, Decision, DEFAULT_SETTINGS, DeleteSnapshotAction, ExportFailureSignal, GroupConfig, GroupState, InFlightExport,
   ObjectInfo, ObservedSnapshot, OutcomeKind, parseState, plan, PlanAction, PlannerSettings, serializeState, VerifyShardAction,
@@ -239,8 +239,12 @@ export async function observe(io: ReconcileIo, groupId: string, planState?: Grou
   const state = planState ?? parseState(await io.getText(stateKey(groupId)));
   const group = await io.describeGroup(groupId);
   const snapshots = await listGroupSnapshots(io, groupId, group);
+  // The plan's own record, or a plan name (current or legacy format) when the record is gone (a lost state object).
+  // Deletion still requires the plan's tag on the snapshot.
   const mine = new Set(state.created.map((c) => c.name));
-  const observed: ObservedSnapshot[] = snapshots.map((s) => ({ ...s, createdByPlan: mine.has(s.name) }));
+  const observed: ObservedSnapshot[] = snapshots.map((s) => ({
+    ...s, createdByPlan: mine.has(s.name) || (s.source === 'manual' && isPlanSnapshotName(groupId, s.name)),
+  }));
   const manifestKeys = await listManifestKeys(io, groupId, observed, state);
   const exportObjects: ObjectInfo[] = [];
   const verificationResults: VerificationResult[] = [];

@@ -191,7 +191,8 @@ async function notificationTopicOf(deps: SelfTestDeps, memberClusterId: string |
 
 /** The state prefix round trip, the bucket's region and its policy. */
 async function checkBucket(config: SelfTestConfig, deps: SelfTestDeps): Promise<Finding[]> {
-  const groups = config.groups.map((g) => g.replicationGroupId);
+  const ids = config.groups.map((g) => g.replicationGroupId);
+  const groups = ids.length > 0 ? ids : ['(none protected yet)'];
   const findings: Finding[] = [];
   const key = `${config.stateRoot}_self-test/probe-${deps.probeId?.() ?? now(deps).getTime().toString(36)}.json`;
   const body = JSON.stringify({ probe: 'cdk-elasticache-backup self-test', planId: config.planId, at: now(deps).toISOString() });

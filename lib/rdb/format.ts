@@ -92,9 +92,6 @@ export const Blob = {
   QUICKLIST_LISTPACK: 10,
 } as const;
 
-/** Which engine family's meaning applies to type ids 22 and up. */
-export type TypeFamily = 'redis' | 'valkey';
-
 class Assembler {
   public readonly code: number[] = [];
   public emit(...ops: number[]): void {

@@ -324,13 +324,14 @@ export function walkZipmap(b: Uint8Array, start: number, end: number): number {
     return v;
   };
   while (p < limit && b[p] !== END) {
+    const entry = p;
     const keyLength = length(); // (not `p += length()`: length() moves p itself)
     p += keyLength;
     const valueLength = length();
-    if (p >= limit) fail('a zipmap entry runs past the end', p - start);
+    if (p >= limit) fail('a zipmap entry runs past the end', entry - start);
     const free = b[p++];
     p += valueLength + free;
-    if (p > limit) fail('a zipmap entry runs past the end', p - start);
+    if (p > limit) fail('a zipmap entry runs past the end', entry - start);
     count++;
   }
   if (p !== limit) fail('the zipmap end marker is not at the end', p - start);

@@ -79,7 +79,7 @@ export class RdbWalker extends StreamReader {
   /** Feeds a chunk of the file. */
   public update(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    if (this.stage === Stage.DONE) throw this.error(this.fed, `unexpected data after the end of the file (the ${this.hasTrailer ? 'checksum trailer' : 'EOF opcode'} was already read)`);
+    if (this.stage === Stage.DONE) throw this.error(this.fed, this.afterEnd());
     this.feed(chunk);
   }
 
@@ -90,6 +90,10 @@ export class RdbWalker extends StreamReader {
       if (n > 0) out[this.typeNames[id]] = n;
     });
     return out;
+  }
+
+  private afterEnd(): string {
+    return `unexpected data after the end of the file (the ${this.hasTrailer ? 'checksum trailer' : 'EOF opcode'} was already read)`;
   }
 
   /** Whether the whole file was walked (EOF and trailer read). */
@@ -131,7 +135,7 @@ export class RdbWalker extends StreamReader {
         this.pos += TRAILER_LENGTH;
         this.stage = Stage.DONE;
       } else {
-        if (this.pos < this.end) throw this.error(this.base + this.pos, 'unexpected data after the end of the file');
+        if (this.pos < this.end) throw this.error(this.base + this.pos, this.afterEnd());
         return;
       }
     }
@@ -243,8 +247,10 @@ export class RdbWalker extends StreamReader {
   private stringRecord(): boolean {
     this.running = 0;
     this.keyIndex++;
+    this.pc = this.typeEntry[0]; // so that messages say "in key #N (type 0 string ...)"
     const keyEnd = this.skipStringAt(this.pos + 1);
     const valueEnd = keyEnd < 0 ? -1 : this.skipStringAt(keyEnd);
+    this.pc = -1;
     if (valueEnd < 0) {
       this.keyIndex--;
       return false;
@@ -483,8 +489,9 @@ export class RdbWalker extends StreamReader {
       count = this.walkBlob(kind - Str.BLOB_BASE, bytes, start, end);
     } catch (e) {
       if (!(e instanceof PackedError)) throw e;
-      const offset = payloadAt >= 0 ? payloadAt + e.at : at;
-      const inside = payloadAt >= 0 ? '' : ` (byte ${e.at} of the decompressed value)`;
+      const inner = Math.min(Math.max(e.at, 0), end - start); // a length that runs past the value points outside it
+      const offset = payloadAt >= 0 ? payloadAt + inner : at;
+      const inside = payloadAt >= 0 ? '' : ` (byte ${inner} of the decompressed value)`;
       throw this.error(offset, `${e.message}${inside} ${this.where()}`);
     }
     if (kind === Str.BLOB_BASE + Blob.QUICKLIST_ZIPLIST || kind === Str.BLOB_BASE + Blob.QUICKLIST_LISTPACK) {
@@ -510,14 +517,14 @@ export class RdbWalker extends StreamReader {
     }
   }
 
-  protected integerContent(kind: number, text: string, _at: number): void {
+  protected integerContent(kind: number, text: string, at: number): void {
     if (kind === Str.AUX_KEY) {
       this.auxKey = text;
     } else if (kind === Str.AUX_VALUE) {
       this.aux[this.auxKey] = text;
       if (this.auxKey === 'ctime' && /^\d+$/.test(text)) this.histogram.setReference(Number(text) * 1000);
     } else {
-      throw this.error(_at, `expected an encoded value (ziplist, listpack, intset, zipmap), got an integer-encoded string ${this.where()}`);
+      throw this.error(at, `expected an encoded value (ziplist, listpack, intset, zipmap), got an integer-encoded string ${this.where()}`);
     }
   }
 

@@ -34,14 +34,6 @@ export interface IReplicationGroup extends IResource, ec2.IConnectable {
    * @attribute
    */
   readonly replicationGroupArn: string;
-
-  /**
-   * The node type (for example `cache.r7g.large`), when known. A `BackupPlan` uses it to refuse data tiering groups
-   * and to size the export timeout.
-   *
-   * @default - unknown (an imported group without `nodeType`)
-   */
-  readonly nodeType?: string;
 }
 
 /**
@@ -436,8 +428,6 @@ export class ReplicationGroup extends Resource implements IReplicationGroup {
     addWarnings(this, retention, replicas, nodeType, transitEncryption);
 
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
-    const retainHelpers = removalPolicy === RemovalPolicy.RETAIN || removalPolicy === RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
-
     const subnetIds = props.vpc.selectSubnets(props.vpcSubnets ?? defaultSubnets(props.vpc)).subnetIds;
     const subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
       description: `Subnets of ElastiCache replication group ${this.node.path}`,
@@ -463,7 +453,8 @@ export class ReplicationGroup extends Resource implements IReplicationGroup {
     });
 
     const generateToken = !props.authToken && !props.userGroupIds && transitEncryption;
-    this.authTokenSecret = props.authTokenSecret ?? (generateToken ? generateAuthTokenSecret(this, replicationGroupId, props.encryptionKey) : undefined);
+    this.authTokenSecret = props.authTokenSecret
+      ?? (generateToken ? generateAuthTokenSecret(this, replicationGroupId, props.encryptionKey) : undefined);
     const authToken = props.authToken ?? this.authTokenSecret?.secretValue;
 
     const multiAz = props.multiAz ?? hasReplica;
@@ -498,7 +489,7 @@ export class ReplicationGroup extends Resource implements IReplicationGroup {
     });
     this.topic = props.notificationTopic;
     this.cfnResource.applyRemovalPolicy(removalPolicy);
-    if (retainHelpers) {
+    if (removalPolicy === RemovalPolicy.RETAIN || removalPolicy === RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE) {
       retainOwnHelpers(this, [subnetGroup, this.parameterGroup.node.defaultChild as elasticache.CfnParameterGroup, ...this.securityGroups,
         ...(this.authTokenSecret ? [this.authTokenSecret] : [])]);
     }

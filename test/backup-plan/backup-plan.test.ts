@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -185,6 +185,16 @@ describe('BackupPlan', () => {
     // The long group's legacy pattern (47 characters) is left out; the short group's (13) is kept.
     expect(names).not.toContain(`${longId}-plan-*`);
     expect(names).toContain('orders-plan-*');
+  });
+
+  test('a group id known only at deploy time falls back to every plan name (ceb-*), still limited by the plan\'s tag for deletes', () => {
+    const { primary, plan } = setup();
+    const id = new CfnParameter(primary, 'GroupId', { type: 'String' }).valueAsString;
+    plan.protect(ReplicationGroup.fromReplicationGroupAttributes(primary, 'Param', { replicationGroupId: id }));
+    const statements = policyStatements(Template.fromStack(primary));
+    const deletes = statements.filter((s: any) => s.Action === 'elasticache:DeleteSnapshot');
+    expect(JSON.stringify(deletes)).toContain(':snapshot:ceb-*"');
+    expect(deletes[0].Condition).toEqual({ StringEquals: { 'aws:ResourceTag/cdk-elasticache-backup:plan': plan.planId } });
   });
 
   test('one group\'s plan-snapshot pattern cannot match another group\'s names (orders vs orders-eu)', () => {

@@ -396,6 +396,21 @@ describeWithTool('moto_server')('reconciler handler (ElastiCache mocked, S3 on m
     expect(result.decision.notes).toContain(`exporting ${name} as ${planExportName(GROUP, taken, 'aaaaaaaa')}`);
   });
 
+  test('with its state lost, the plan still recognizes its own backups by name (current and legacy) and exports them; never others\'', async () => {
+    const taken = after(-30);
+    const legacy = `${GROUP}-plan-20260310t110000z`;
+    ec.on(DescribeReplicationGroupsCommand).resolves({ ReplicationGroups: [{ ReplicationGroupId: GROUP, Status: 'available', ClusterEnabled: true }] });
+    ec.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snapshot(planSnapshotName(GROUP, taken), taken), snapshot('someones-backup', after(-10))] });
+    ec.on(CopySnapshotCommand).resolves({});
+    const [result] = await run(T0, undefined, 100_000, { ...CONFIG, groups: [{ ...CONFIG.groups[0], exportAutomated: false }] });
+    expect(ec.commandCalls(CopySnapshotCommand).map((c) => c.args[0].input.SourceSnapshotName)).toEqual([planSnapshotName(GROUP, taken)]);
+    expect(result.decision.notes).toContain(`exporting ${planSnapshotName(GROUP, taken)} as ${planExportName(GROUP, taken, 'aaaaaaaa')}`);
+    ec.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snapshot(legacy, after(-60)), snapshot('someones-backup', after(-10))] });
+    await io.putText(stateKey(GROUP), '');
+    const [second] = await run(after(1), undefined, 100_000, { ...CONFIG, groups: [{ ...CONFIG.groups[0], exportAutomated: false }] });
+    expect(second.decision.notes).toContain(`exporting ${legacy} as ${planExportName(GROUP, after(-60), 'bbbbbbbb')}`);
+  });
+
   test('every name the plan creates for the longest group id is at most 40 characters', async () => {
     const longest = 'g'.repeat(20) + '-' + 'h'.repeat(19);
     const config: PlanConfig = { planId: PLAN_ID, groups: [{ ...CONFIG.groups[0], replicationGroupId: longest }] };

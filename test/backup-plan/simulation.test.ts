@@ -8,20 +8,6 @@ import {
 } from '../../benchmarks/simulator';
 import * as planner from '../../lib/backup-plan/planner';
 
-/** Switched on by the one test that mutates the planner's decisions (the oracle must catch it). */
-const mockMutation = { pruneUnexported: false };
-
-jest.mock('../../lib/backup-plan/planner', () => {
-  const actual = jest.requireActual('../../lib/backup-plan/planner');
-  return {
-    ...actual,
-    plan: (...args: Parameters<typeof planner.plan>) => {
-      const decision: planner.Decision = actual.plan(...args);
-      return mockMutation.pruneUnexported ? pruneUnexported(args[0], args[1], args[2], decision) : decision;
-    },
-  };
-});
-
 /**
  * The mutant: every plan backup past its retention is deleted, backed by the newest committed manifest of the group
  * whatever snapshot that manifest describes (the pairing a planner bug could get wrong; the executor's re-check verifies
@@ -68,8 +54,8 @@ describe.each([
   ['not visible', false],
   ['visible', true],
 ])('simulation with faults, snapshot status during an export %s', (_, visible) => {
-  test('interval 75 min, 8 groups, 6 days: safe, and max RPO within the fault-aware bound', async () => {
-    const r = await simulate({ seed: 75, groups: 8, days: 6, intervalMinutes: 75, faults: DEFAULT_FAULTS, exportStatusVisible: visible });
+  test('interval 75 min, 6 groups, 5 days: safe, and max RPO within the fault-aware bound', async () => {
+    const r = await simulate({ seed: 75, groups: 6, days: 5, intervalMinutes: 75, faults: DEFAULT_FAULTS, exportStatusVisible: visible });
     expectSafe(r);
     // The faults really happened.
     expect(r.crashes).toBeGreaterThan(20);
@@ -97,8 +83,8 @@ describe.each([
 
 describe('simulation: how failed exports are detected', () => {
   test('with the status visible, failed exports whose event was lost are detected from the status; without it, by the timeout', async () => {
-    const hidden = await simulate({ seed: 11, groups: 6, days: 8, intervalMinutes: 75, faults: DEFAULT_FAULTS, exportStatusVisible: false });
-    const visible = await simulate({ seed: 11, groups: 6, days: 8, intervalMinutes: 75, faults: DEFAULT_FAULTS, exportStatusVisible: true });
+    const hidden = await simulate({ seed: 11, groups: 6, days: 6, intervalMinutes: 75, faults: DEFAULT_FAULTS, exportStatusVisible: false });
+    const visible = await simulate({ seed: 11, groups: 6, days: 6, intervalMinutes: 75, faults: DEFAULT_FAULTS, exportStatusVisible: true });
     expect(hidden.faultCostMinutes['failed export (status)']).toBeUndefined();
     expect(hidden.faultCostMinutes['failed export (timeout)']).toBeGreaterThan(0);
     expect(visible.faultCostMinutes['failed export (status)']).toBeGreaterThan(0);
@@ -110,7 +96,7 @@ describe('simulation: how failed exports are detected', () => {
 
 describe('simulation without faults', () => {
   test('max RPO is within interval + max pipeline (snapshot + export + verification + replication) + two runs', async () => {
-    const r = await simulate({ seed: 7, groups: 8, days: 4, intervalMinutes: 75, faults: NO_FAULTS });
+    const r = await simulate({ seed: 7, groups: 6, days: 3, intervalMinutes: 75, faults: NO_FAULTS });
     expectSafe(r);
     expect(worst(r, (g) => g.rpoMaxMinutes)).toBeLessThanOrEqual(r.rpoBoundMinutes);
     expect(worst(r, (g) => g.samplesOverPlainBound)).toBe(0);
@@ -123,7 +109,7 @@ describe('simulation without faults', () => {
   });
 
   test('with the status visible, max RPO is still within interval + max pipeline + two runs', async () => {
-    const r = await simulate({ seed: 9, groups: 8, days: 3, intervalMinutes: 75, faults: NO_FAULTS, exportStatusVisible: true });
+    const r = await simulate({ seed: 9, groups: 6, days: 2, intervalMinutes: 75, faults: NO_FAULTS, exportStatusVisible: true });
     expectSafe(r);
     expect(worst(r, (g) => g.rpoMaxMinutes)).toBeLessThanOrEqual(r.rpoBoundMinutes);
   });
@@ -133,7 +119,7 @@ describe('simulation: undocumented behaviours on their inconvenient side, and th
   test.each(SCENARIOS.filter((s) => !s.title.startsWith('baseline') && !s.title.startsWith('worst')).map((s) => [s.title, s] as const))(
     '%s: no unsafe deletion, no false commit, no quota violation, unexported backups capped', async (_, s) => {
       const r = await simulate({
-        seed: 90, groups: 6, days: 3, intervalMinutes: 75, faults: DEFAULT_FAULTS, behaviour: s.behaviour, objectFaults: s.objectFaults,
+        seed: 90, groups: 5, days: 2, intervalMinutes: 75, faults: DEFAULT_FAULTS, behaviour: s.behaviour, objectFaults: s.objectFaults,
       });
       expectSafe(r);
       expect(r.runErrors).toEqual({});
@@ -141,7 +127,7 @@ describe('simulation: undocumented behaviours on their inconvenient side, and th
 
   test('the worst case (every behaviour inconvenient, adversary in both buckets): safe, and every fault really happened', async () => {
     const r = await simulate({
-      seed: 91, groups: 12, days: 4, intervalMinutes: 75, faults: DEFAULT_FAULTS, behaviour: WORST_BEHAVIOUR, objectFaults: ALL_OBJECT_FAULTS,
+      seed: 91, groups: 12, days: 3, intervalMinutes: 75, faults: DEFAULT_FAULTS, behaviour: WORST_BEHAVIOUR, objectFaults: ALL_OBJECT_FAULTS,
     });
     expectSafe(r);
     expect(r.runErrors).toEqual({});
@@ -175,7 +161,10 @@ describe('simulation: undocumented behaviours on their inconvenient side, and th
 });
 
 describe('the oracle can fail: broken reconcilers are caught', () => {
-  const adversary = { seed: 93, groups: 6, days: 4, intervalMinutes: 75, faults: NO_FAULTS } as const;
+  const adversary = { seed: 93, groups: 4, days: 3, intervalMinutes: 75, faults: NO_FAULTS } as const;
+  const failingExports = {
+    ...adversary, groups: 6, days: 4, faults: { ...NO_FAULTS, exportFailRate: 0.3 }, objectFaults: { overwriteAfterCommit: 0.6 },
+  };
 
   test('a HEAD that hides overwrites (answers what it saw first) lets pruning delete backups whose replica copy was overwritten: unsafe deletions', async () => {
     const firstSeen = new Map<string, Awaited<ReturnType<SimIo['headObject']>>>();
@@ -218,19 +207,23 @@ describe('the oracle can fail: broken reconcilers are caught', () => {
   });
 
   test('a planner that prunes unexported backups on another snapshot\'s manifest: unsafe deletions', async () => {
-    mockMutation.pruneUnexported = true;
+    // reconcile-core calls the planner module's `plan` through the module object: replacing it there mutates every run.
+    const actual = planner.plan;
+    const mutant = jest.spyOn(planner, 'plan').mockImplementation((obs, config, now, ...rest) => pruneUnexported(obs, config, now, actual(obs, config, now, ...rest)));
     try {
-      const r = await simulate({ ...adversary, faults: { ...NO_FAULTS, exportFailRate: 0.3 }, objectFaults: { overwriteAfterCommit: 0.6 } });
+      // (6 groups, 4 days: enough plan backups outlive their retention unexported for the mutant to prune one.)
+      const r = await simulate({ ...failingExports });
+      expect(mutant).toHaveBeenCalled();
       expect(r.unsafeDeletions).toBeGreaterThan(0);
     } finally {
-      mockMutation.pruneUnexported = false;
+      mutant.mockRestore();
     }
   });
 
   test('the same worlds with the real reconciler: the oracle reports nothing', async () => {
     const overwrites = await simulate({ ...adversary, objectFaults: { overwriteAfterCommit: 0.6, serviceTruncated: 0.3, serviceEmpty: 0.1 } });
     expectSafe(overwrites);
-    const failing = await simulate({ ...adversary, faults: { ...NO_FAULTS, exportFailRate: 0.3 }, objectFaults: { overwriteAfterCommit: 0.6 } });
+    const failing = await simulate({ ...failingExports });
     expectSafe(failing);
   });
 });

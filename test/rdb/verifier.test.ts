@@ -211,6 +211,12 @@ describe('verifier errors', () => {
     expect(() => ok.update(file)).toThrow('update() after finish()');
   });
 
+  test('a corrupt length announcing a huge encoded value fails at once instead of buffering the rest of the file', () => {
+    const bytes = new RdbBuilder('REDIS0011').selectDb(0).key(16, 'k', [0x80, 0x40, 0, 0, 0, 1, 2, 3]).build();
+    const e = errorOf(() => verifyRdb(bytes));
+    expect(e.message).toMatch(/an encoded value of 1073741824 bytes is larger than the 536870912-byte limit in key #1 \(type 16 hash-listpack/);
+  });
+
   // With the checksum disabled only the structure can tell: each of these is caught by the walk itself.
   const structural: Array<[string, number, number[]]> = [
     ['listpack back-length', 16, (() => { const lp = listpack(['a', 'b']); lp[8] = 9; return str(lp); })()],
@@ -225,6 +231,7 @@ describe('verifier errors', () => {
     ['integer where a listpack belongs', 16, intStr(5)],
     ['quicklist container', 18, [...len(1), ...len(3), ...str('x')]],
     ['hash field-expiry min-expire cut', 25, u64le(0).slice(0, 3)],
+    ['zipmap whose key length runs past its end', 9, str([1, 200, 0x61, 0x62, 0xff])],
   ];
   test.each(structural)('with the checksum disabled, a corrupt %s is still an RdbVerifyError', (_what, type, value) => {
     const bytes = new RdbBuilder('REDIS0012').selectDb(0).key(type, 'k', value).build('zero');
