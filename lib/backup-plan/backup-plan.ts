@@ -20,7 +20,9 @@ import { defineGroupAlarms, definePlanAlarms, FAILURES_PERIOD } from './plan-ala
 import { acknowledgeCompliance } from './plan-compliance';
 import { grantGroupSnapshots } from './plan-grants';
 import { defineNotificationTopic, subscribeReconciler, useTopicFor } from './plan-notifications';
-import { checkBucketOutlivesBackups, groupConfigOf, nodeTypeOf, refuseDataTiering, requireSameRegion, validatePlanProps } from './plan-validation';
+import {
+  checkBucketOutlivesBackups, groupConfigOf, nodeTypeOf, refuseDataTiering, requireSameRegion, validatePlanProps, warnPartialVerification,
+} from './plan-validation';
 import { GroupConfig } from './planner';
 import { ReconcileFunction } from './reconcile-function';
 import { PlanSelfTest } from './self-test';
@@ -328,6 +330,7 @@ export class BackupPlan extends Construct {
     requireSameRegion(this, label, group);
     const nodeType = nodeTypeOf(group);
     refuseDataTiering(this, label, nodeType);
+    warnPartialVerification(this, label, nodeType);
     const base = groupConfigOf(this, group, label, options);
     checkBucketOutlivesBackups(this, label, this.exportBucket, base.retentionSeconds);
     const config: GroupConfig = {

@@ -7,7 +7,7 @@
  * capped at 12 hours. An export is never timed out while its source snapshot is seen busy, and a later attempt still
  * commits an earlier attempt's objects, so a timeout that is too short costs a retry, never a backup.
  */
-import { nodeMemoryGiB } from '../restore/node-memory';
+import { nodeMemoryGiB } from '../private/node-memory';
 
 /** For node types the memory table does not list. */
 export const UNKNOWN_NODE_EXPORT_TIMEOUT_SECONDS = 2 * 3600;

@@ -28,6 +28,16 @@ export function defineNotificationTopic(scope: Construct): sns.Topic {
     resources: [topic.topicArn],
     conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(scope).account } },
   }));
+  // The ElastiCache guide (ECEvents.SNS) asks for the `AWS:SourceOwner` condition and also shows `aws:SourceAccount`;
+  // with a condition the service does not send, it marks the topic `inactive` and publishes nothing. Both forms are
+  // granted, so the topic works whichever the service uses (docs/service-behaviour.md; the probe reports TopicStatus).
+  topic.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'ElastiCachePublishSourceOwner',
+    principals: [new iam.ServicePrincipal('elasticache.amazonaws.com')],
+    actions: ['sns:Publish'],
+    resources: [topic.topicArn],
+    conditions: { StringEquals: { 'AWS:SourceOwner': Stack.of(scope).account } },
+  }));
   const reason = 'ElastiCache publishes node-based groups\' events to this topic; whether it can use a KMS key (an AWS managed key cannot '
     + 'be used by a service) is not documented, and a refused publish would be silent. The messages carry only event names and cluster ids';
   const ack = (id: string) => Validations.of(topic).acknowledge({ id, reason });

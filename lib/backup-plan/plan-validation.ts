@@ -1,11 +1,13 @@
 /*
  * Synth-time checks of a BackupPlan and of each group it protects. Internal: not exported from the package.
  */
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { GroupConfig, MIN_INTERVAL_MINUTES } from './planner';
+import { DEFAULT_FULL_VERIFY_MAX_BYTES } from './verify-core';
 import { isDataTieringNodeType } from '../private/cache-rules';
 import { describeValue, ValidationError } from '../private/errors';
+import { nodeMemoryGiB } from '../private/node-memory';
 import { IReplicationGroup } from '../replication-group/replication-group';
 import { BackupExportBucket } from '../storage/export-bucket';
 
@@ -130,4 +132,24 @@ export function checkBucketOutlivesBackups(scope: IConstruct, label: string, buc
       + `the bucket must keep them longer than that plus ${LIFECYCLE_MARGIN.toDays()} day: set '${name}' on the bucket to at least `
       + `Duration.days(${Math.floor(needed / 86_400) + 1}), or shorten 'manualBackupRetention'`);
   }
+}
+
+/**
+ * Issue 8: the export verifier streams every byte of a shard up to `DEFAULT_FULL_VERIFY_MAX_BYTES` (the largest
+ * shard one Lambda invocation can stream from S3; see BENCHMARKS.md). A node with more memory can write a larger
+ * `.rdb`, whose export is then only partially verified (size, header, EOF opcode and trailer): worth a warning.
+ */
+export function warnPartialVerification(scope: IConstruct, label: string, nodeType: string | undefined): void {
+  if (nodeType === undefined || Token.isUnresolved(nodeType)) {
+    return;
+  }
+  const gib = nodeMemoryGiB(nodeType);
+  if (gib === undefined || gib * 2 ** 30 <= DEFAULT_FULL_VERIFY_MAX_BYTES) {
+    return;
+  }
+  Annotations.of(scope).addWarningV2('cdk-elasticache-backup:BackupPlan:partialVerification',
+    `replication group ${describeValue(label)} uses node type ${nodeType} (${gib} GiB): a shard's .rdb can exceed `
+    + `${DEFAULT_FULL_VERIFY_MAX_BYTES / 1e9} GB, the most the export verifier streams in one invocation, and such a shard is verified `
+    + 'partially (size, header, EOF opcode and CRC-64 trailer present, not the content; the manifest records `verification: partial`). '
+    + 'Use more shards (smaller shards are verified fully), or acknowledge this warning');
 }

@@ -8,7 +8,7 @@
  */
 import { elastiCacheSnapshotPrincipal, evaluateSeedAccess, PolicyParseError, seedReadStatement } from './bucket-policy';
 import { checkContent, ContentObservation, EnvelopeObservation } from './content-checks';
-import { isDataTiering, nodeMemoryGiB } from './node-memory';
+import { isDataTiering, nodeMemoryGiB } from '../private/node-memory';
 import type { PreflightRequest } from './preflight-properties';
 import { checkManifestKey, checkObjectsAgainstManifest, isVerifiedManifest, ObjectHead } from '../manifest/integrity';
 import type { BackupManifest } from '../manifest/manifest';

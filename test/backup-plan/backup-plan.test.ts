@@ -389,7 +389,7 @@ describe('BackupPlan and issue 9', () => {
     return { ...t, vpc, cache, plan };
   }
 
-  test('an SNS topic for ElastiCache notifications: the reconciler is subscribed (Lambda) and may be invoked by it; the EventBridge rule stays', () => {
+  test('an SNS topic for ElastiCache notifications: the reconciler is subscribed (Lambda) and may be invoked by it; ElastiCache may publish under either documented condition key; the EventBridge rule stays', () => {
     const { primary, plan, cache } = withCache();
     plan.protect(cache);
     const t = Template.fromStack(primary);
@@ -411,6 +411,12 @@ describe('BackupPlan and issue 9', () => {
           Principal: { Service: 'elasticache.amazonaws.com' },
           Action: 'sns:Publish',
           Condition: { StringEquals: { 'aws:SourceAccount': '111111111111' } },
+        }), Match.objectLike({
+          Sid: 'ElastiCachePublishSourceOwner',
+          Effect: 'Allow',
+          Principal: { Service: 'elasticache.amazonaws.com' },
+          Action: 'sns:Publish',
+          Condition: { StringEquals: { 'AWS:SourceOwner': '111111111111' } },
         })]),
       },
     });
@@ -482,6 +488,17 @@ describe('BackupPlan and issue 9', () => {
       + 'ElastiCache cannot export its backups to Amazon S3, so a BackupPlan would take backups it can never export; '
       + 'do not protect it with a BackupPlan (its automatic backups continue: set \'backup.retention\' on the group), '
       + 'or use a node type without data tiering (for example cache.r7g.xlarge)');
+  });
+
+  test('a node type whose shards can exceed the full-verification limit gets a warning; smaller ones do not', () => {
+    const big = withCache({ nodeType: 'cache.r7g.4xlarge' });
+    big.plan.protect(big.cache);
+    const warnings = Annotations.fromStack(big.primary).findWarning('/Primary/Plan', Match.stringLikeRegexp('verified partially'));
+    expect(warnings.map((w) => w.entry.data)).toEqual([expect.stringContaining(
+      "replication group 'orders' uses node type cache.r7g.4xlarge (105.81 GiB): a shard's .rdb can exceed 60 GB")]);
+    const small = withCache({ nodeType: 'cache.r7g.2xlarge' });
+    small.plan.protect(small.cache);
+    expect(Annotations.fromStack(small.primary).findWarning('*', Match.stringLikeRegexp('verified partially'))).toEqual([]);
   });
 
   test('protect() refuses an imported group whose nodeType says data tiering', () => {

@@ -1,5 +1,6 @@
 /**
- * Memory per ElastiCache node type, in GiB (pure; used by the restore preflight's size check).
+ * Memory per ElastiCache node type, in GiB (pure; used by the restore preflight's size check and by the backup plan's
+ * export timeout and partial-verification warning).
  *
  * Values are the "memory" column of AWS's ElastiCache on-demand pricing / supported node types pages for
  * Valkey and Redis OSS. The t3 values were cross-checked against a third-party listing; the others are
