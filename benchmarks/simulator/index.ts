@@ -17,5 +17,5 @@ export * from './report';
 export * from './scenarios';
 export { simulate, Simulation } from './driver';
 export { rng } from './rng';
-export { SimIo } from './io';
+export type { SimIo } from './io';
 export { PLAN_ID } from './world';

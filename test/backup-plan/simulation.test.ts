@@ -7,22 +7,20 @@ import {
   ALL_OBJECT_FAULTS, DEFAULT_FAULTS, EXPORT_BUCKET_ADVERSARY, NO_FAULTS, SCENARIOS, simulate, SimIo, SimulationReport, WORST_BEHAVIOUR,
 } from '../../benchmarks/simulator';
 import * as planner from '../../lib/backup-plan/planner';
+import { manifestKey } from '../../lib/manifest/manifest';
 
 /**
- * The mutant: every plan backup past its retention is deleted, backed by the newest committed manifest of the group
- * whatever snapshot that manifest describes (the pairing a planner bug could get wrong; the executor's re-check verifies
- * the manifest's objects, not whose they are).
+ * The mutant: the retention rule dropped. Every plan backup with a committed manifest of its own is deleted at once,
+ * on that (intact, verified) manifest: the executor's re-check passes, but the deletion comes before S3 replication
+ * has delivered the export to the replica bucket.
  */
-function pruneUnexported(obs: planner.ObservedGroup, config: planner.GroupConfig, now: Date, decision: planner.Decision): planner.Decision {
-  const newest = [...obs.manifestKeys].sort().pop();
-  if (newest === undefined) {
-    return decision;
-  }
+function pruneAtCommit(obs: planner.ObservedGroup, config: planner.GroupConfig, decision: planner.Decision): planner.Decision {
+  const committed = new Set(obs.manifestKeys);
   const deleting = new Set(decision.actions.filter((a) => a.kind === 'DeleteSnapshot').map((a) => (a as planner.DeleteSnapshotAction).snapshotName));
   const extra: planner.DeleteSnapshotAction[] = obs.snapshots
-    .filter((s) => s.createdByPlan && s.source === 'manual' && s.status === 'available' && !deleting.has(s.name)
-      && s.createTime !== undefined && s.createTime.getTime() < now.getTime() - config.retentionSeconds * 1000)
-    .map((s) => ({ kind: 'DeleteSnapshot', snapshotName: s.name, manifestKey: newest }));
+    .filter((s) => s.createdByPlan && s.source === 'manual' && s.status === 'available' && !deleting.has(s.name) && s.createTime !== undefined
+      && committed.has(manifestKey(config.replicationGroupId, s.createTime, s.name)))
+    .map((s) => ({ kind: 'DeleteSnapshot', snapshotName: s.name, manifestKey: manifestKey(config.replicationGroupId, s.createTime!, s.name) }));
   return { ...decision, actions: [...decision.actions, ...extra] };
 }
 
@@ -83,8 +81,8 @@ describe.each([
 
 describe('simulation: how failed exports are detected', () => {
   test('with the status visible, failed exports whose event was lost are detected from the status; without it, by the timeout', async () => {
-    const hidden = await simulate({ seed: 11, groups: 6, days: 6, intervalMinutes: 75, faults: DEFAULT_FAULTS, exportStatusVisible: false });
-    const visible = await simulate({ seed: 11, groups: 6, days: 6, intervalMinutes: 75, faults: DEFAULT_FAULTS, exportStatusVisible: true });
+    const hidden = await simulate({ seed: 11, groups: 10, days: 10, intervalMinutes: 75, faults: DEFAULT_FAULTS, exportStatusVisible: false });
+    const visible = await simulate({ seed: 11, groups: 10, days: 10, intervalMinutes: 75, faults: DEFAULT_FAULTS, exportStatusVisible: true });
     expect(hidden.faultCostMinutes['failed export (status)']).toBeUndefined();
     expect(hidden.faultCostMinutes['failed export (timeout)']).toBeGreaterThan(0);
     expect(visible.faultCostMinutes['failed export (status)']).toBeGreaterThan(0);
@@ -160,6 +158,11 @@ describe('simulation: undocumented behaviours on their inconvenient side, and th
   });
 });
 
+/** What a full verification reports (the manifest needs every field of it). */
+const FULL_REPORT = {
+  rdbVersion: 11, checksum: 'ok', crc64: '0000000000000000', databases: [], keys: 0, keysWithExpiry: 0, expiryHistogram: [],
+};
+
 describe('the oracle can fail: broken reconcilers are caught', () => {
   const adversary = { seed: 93, groups: 4, days: 3, intervalMinutes: 75, faults: NO_FAULTS } as const;
   const failingExports = {
@@ -198,7 +201,7 @@ describe('the oracle can fail: broken reconcilers are caught', () => {
             return text;
           }
           const { error, ...result } = JSON.parse(text);
-          return JSON.stringify({ ...result, ok: true, verification: 'full', report: result.report ?? { rdbVersion: 11, checksum: 'ok', crc64: '0000000000000000' } });
+          return JSON.stringify({ ...result, ok: true, verification: 'full', report: result.report ?? FULL_REPORT });
         },
       }),
     });
@@ -206,15 +209,15 @@ describe('the oracle can fail: broken reconcilers are caught', () => {
     expect(r.oracleDetails.join('\n')).toMatch(/false commit .*holds (truncated|empty) data/);
   });
 
-  test('a planner that prunes unexported backups on another snapshot\'s manifest: unsafe deletions', async () => {
+  test('a planner without the retention rule prunes each backup as soon as it is committed, before replication: unsafe deletions', async () => {
     // reconcile-core calls the planner module's `plan` through the module object: replacing it there mutates every run.
     const actual = planner.plan;
-    const mutant = jest.spyOn(planner, 'plan').mockImplementation((obs, config, now, ...rest) => pruneUnexported(obs, config, now, actual(obs, config, now, ...rest)));
+    const mutant = jest.spyOn(planner, 'plan').mockImplementation((obs, config, now, ...rest) => pruneAtCommit(obs, config, actual(obs, config, now, ...rest)));
     try {
-      // (6 groups, 4 days: enough plan backups outlive their retention unexported for the mutant to prune one.)
-      const r = await simulate({ ...failingExports });
+      const r = await simulate({ ...adversary });
       expect(mutant).toHaveBeenCalled();
       expect(r.unsafeDeletions).toBeGreaterThan(0);
+      expect(r.prematureDeletions).toBeGreaterThan(0);
     } finally {
       mutant.mockRestore();
     }

@@ -2,7 +2,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { exampleApp } from './synth-helpers';
 import { PRIMARY_GROUP_ID } from '../../examples/dr-app-stacks';
 
-// The acceptance criteria of the foundation, storage and restore capabilities, checked on the example app itself.
+// The acceptance criteria of the foundation, storage, restore, verified-backup and either-way capabilities, checked on the
+// example app itself.
 describe('example disaster-recovery app', () => {
   const { app, stacks } = exampleApp();
   const assembly = app.synth();
@@ -84,5 +85,51 @@ describe('example disaster-recovery app', () => {
     expect(preflights).toHaveLength(1);
     expect([group.DependsOn].flat()).toContain(preflights[0]);
     expect(logicalId).toMatch(/Restored/);
+  });
+
+  describe('issue 9 acceptance: the primary template works whichever way the undocumented behaviours go', () => {
+    const roles = primary.findResources('AWS::IAM::Role');
+    const reconcilerRole = Object.keys(roles).find((id) => /Reconciler/.test(id) && !/Verifier/.test(id))!;
+    const policyStatements = (roleId: string) => Object.values(primary.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes(roleId))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>);
+    const reconcilerFunction = Object.entries(primary.findResources('AWS::Lambda::Function'))
+      .find(([, f]) => JSON.stringify(f.Properties.Role).includes(reconcilerRole))![0];
+
+    test('the reconciler may call s3:GetBucketAcl on the export bucket', () => {
+      const grants = policyStatements(reconcilerRole).filter((st) => [st.Action].flat().includes('s3:GetBucketAcl'));
+      expect(grants).toHaveLength(1);
+      expect(JSON.stringify(grants[0].Resource)).toMatch(/Exports.*Arn/);
+    });
+
+    test('no IAM resource pattern for plan snapshots is longer than the 40-character name rule allows', () => {
+      const snapshotPatterns = JSON.stringify(primary.findResources('AWS::IAM::Policy'))
+        .match(/:snapshot:[^"\\]*/g) ?? [];
+      expect(snapshotPatterns.length).toBeGreaterThan(0);
+      for (const pattern of snapshotPatterns) {
+        expect({ pattern, length: pattern.slice(':snapshot:'.length).length <= 40 }).toEqual({ pattern, length: true });
+      }
+    });
+
+    test('an SNS subscription targets the reconciler, and the group publishes to that topic', () => {
+      const subscriptions = Object.values(primary.findResources('AWS::SNS::Subscription'));
+      const toReconciler = subscriptions.filter((sub) => sub.Properties.Protocol === 'lambda'
+        && JSON.stringify(sub.Properties.Endpoint).includes(reconcilerFunction));
+      expect(toReconciler).toHaveLength(1);
+      primary.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+        ReplicationGroupId: PRIMARY_GROUP_ID, NotificationTopicArn: toReconciler[0].Properties.TopicArn,
+      });
+    });
+
+    test('a self-test custom resource exists', () => {
+      expect(Object.keys(primary.findResources('Custom::ElastiCacheBackupSelfTest'))).toHaveLength(1);
+    });
+  });
+
+  test('issue 8: an export verifier function streams exports (1769 MB, 15 minutes) and the reconciler hears its results', () => {
+    primary.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 1769, Timeout: 900, Description: Match.stringLikeRegexp('verif') });
+    const rules = JSON.stringify(primary.findResources('AWS::Events::Rule'));
+    expect(rules).toContain('verify-requests');
+    expect(rules).toContain('verifications');
   });
 });
