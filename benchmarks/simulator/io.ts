@@ -103,7 +103,10 @@ export function simulatedIo(world: World, hooks: IoHooks, groupId: string, crash
     async headObject(key) {
       step(false);
       const v = w.exportBucket.head(key);
-      return v && { key, sizeBytes: v.sizeBytes, versionId: v.versionId, etag: v.etag, lastModified: new Date(v.lastModified) };
+      return v && {
+        key, sizeBytes: v.sizeBytes, versionId: v.versionId, etag: v.etag, lastModified: new Date(v.lastModified),
+        replicationStatus: w.replicationStatus(key, v.versionId),
+      };
     },
     async getText(key) {
       step(false);

@@ -100,6 +100,8 @@ export class World {
   public readonly ids = new VersionIds();
   public readonly exportBucket: VersionedBucket;
   public readonly replica: VersionedBucket;
+  /** `<key>@<versionId>` of every export-bucket version S3 replication has processed (HEAD says COMPLETED for them). */
+  private readonly replicatedVersions = new Set<string>();
   public readonly snapshots = new Map<string, SimSnapshot>();
   /** Shard count of every snapshot that ever existed (the oracle's truth after a deletion). */
   public readonly shardsOf = new Map<string, number>();
@@ -318,6 +320,18 @@ export class World {
   }
 
   // ------------------------------------------------------------------ S3
+  /**
+   * What a HEAD on the export bucket reports as `ReplicationStatus` for a version: S3 sets it on every object a
+   * replication rule covers (PENDING, then COMPLETED), and on none other (the reconciler's `state/` is not replicated).
+   * COMPLETED stays even if the replica copy is later damaged or deleted, as in S3.
+   */
+  public replicationStatus(key: string, versionId: string): string | undefined {
+    if (key.startsWith('state/')) {
+      return undefined;
+    }
+    return this.replicatedVersions.has(`${key}@${versionId}`) ? 'COMPLETED' : 'PENDING';
+  }
+
   /** Writes an object into the export bucket (and queues its replication: every key but the reconciler's state). */
   public putExportObject(key: string, init: { sizeBytes: number; content?: Content; body?: string }): ObjectVersion {
     const v = this.exportBucket.put(key, init, this.now);
@@ -522,6 +536,7 @@ export class World {
         continue;
       }
       this.replicationQueue.splice(i, 1);
+      this.replicatedVersions.add(`${r.key}@${r.versionId}`);
       const v = this.exportBucket.version(r.key, r.versionId);
       const current = this.replica.head(r.key);
       if (!v || (current !== undefined && current.versionId > v.versionId)) {

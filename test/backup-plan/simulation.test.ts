@@ -209,15 +209,40 @@ describe('the oracle can fail: broken reconcilers are caught', () => {
     expect(r.oracleDetails.join('\n')).toMatch(/false commit .*holds (truncated|empty) data/);
   });
 
-  test('a planner without the retention rule prunes each backup as soon as it is committed, before replication: unsafe deletions', async () => {
+  test('a planner without the retention rule, behind a HEAD that reports replication COMPLETED too early, prunes before replication: unsafe deletions', async () => {
     // reconcile-core calls the planner module's `plan` through the module object: replacing it there mutates every run.
+    // The executor alone would still wait for replication (ReplicationStatus), so the HEAD is broken too: the mutant is
+    // the pair, and only the oracle, which looks at what the replica bucket holds, can see what it did.
     const actual = planner.plan;
     const mutant = jest.spyOn(planner, 'plan').mockImplementation((obs, config, now, ...rest) => pruneAtCommit(obs, config, actual(obs, config, now, ...rest)));
     try {
-      const r = await simulate({ ...adversary });
+      const r = await simulate({
+        ...adversary,
+        replicationMinutes: [40, 120],
+        wrapIo: (io) => ({
+          ...io,
+          headObject: async (key) => {
+            const head = await io.headObject(key);
+            return head && { ...head, replicationStatus: head.replicationStatus === undefined ? undefined : 'COMPLETED' };
+          },
+        }),
+      });
       expect(mutant).toHaveBeenCalled();
       expect(r.unsafeDeletions).toBeGreaterThan(0);
-      expect(r.prematureDeletions).toBeGreaterThan(0);
+      expect(r.oracleDetails.join('\n')).toMatch(/without an intact copy in the replica bucket/);
+    } finally {
+      mutant.mockRestore();
+    }
+  });
+
+  test('the executor stops the same planner mutant when the HEAD is honest: it waits for replication (nothing unsafe)', async () => {
+    const actual = planner.plan;
+    const mutant = jest.spyOn(planner, 'plan').mockImplementation((obs, config, now, ...rest) => pruneAtCommit(obs, config, actual(obs, config, now, ...rest)));
+    try {
+      const r = await simulate({ ...adversary, replicationMinutes: [40, 120] });
+      expect(mutant).toHaveBeenCalled();
+      expect(r.unsafeDeletions).toBe(0);
+      expect(r.deletions).toBeGreaterThan(0);
     } finally {
       mutant.mockRestore();
     }
