@@ -104,7 +104,11 @@ export function simulatedIo(world: World, hooks: IoHooks, groupId: string, crash
       step(false);
       const v = w.exportBucket.head(key);
       return v && {
-        key, sizeBytes: v.sizeBytes, versionId: v.versionId, etag: v.etag, lastModified: new Date(v.lastModified),
+        key,
+        sizeBytes: v.sizeBytes,
+        versionId: v.versionId,
+        etag: v.etag,
+        lastModified: new Date(v.lastModified),
         replicationStatus: w.replicationStatus(key, v.versionId),
       };
     },

@@ -4,8 +4,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { IConstruct } from 'constructs';
 import { P } from './preflight-properties';
 import { BoundBackupSource, grantWithWildcards, PREFLIGHT_BUCKET_ACTIONS, PREFLIGHT_OBJECT_ACTIONS } from './source-binding';
-import { planNamePrefix } from '../manifest/names';
 import { manifestPrefix } from '../manifest/manifest';
+import { planNamePrefix } from '../manifest/names';
 import { describeValue } from '../private/errors';
 
 /**

@@ -8,10 +8,10 @@
  */
 import { elastiCacheSnapshotPrincipal, evaluateSeedAccess, PolicyParseError, seedReadStatement } from './bucket-policy';
 import { checkContent, ContentObservation, EnvelopeObservation } from './content-checks';
-import { isDataTiering, nodeMemoryGiB } from '../private/node-memory';
 import type { PreflightRequest } from './preflight-properties';
 import { checkManifestKey, checkObjectsAgainstManifest, isVerifiedManifest, ObjectHead } from '../manifest/integrity';
 import type { BackupManifest } from '../manifest/manifest';
+import { isDataTiering, nodeMemoryGiB } from '../private/node-memory';
 import { checkRdbCompatibility, RdbHeader } from '../rdb/header';
 
 /** An S3 object named by a seed ARN. */

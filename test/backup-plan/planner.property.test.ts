@@ -1,9 +1,9 @@
 import * as fc from 'fast-check';
-import { manifestKey } from '../../lib/manifest/manifest';
 import {
   applyOutcome, DEFAULT_SETTINGS, emptyState, GroupConfig, GroupState, InFlightExport, manualBackupsInWindow, ObservedGroup, ObservedSnapshot,
   OutcomeKind, plan,
 } from '../../lib/backup-plan/planner';
+import { manifestKey } from '../../lib/manifest/manifest';
 
 const G = 'orders';
 const NOW = Date.parse('2026-03-10T12:00:00Z');
