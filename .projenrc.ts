@@ -38,7 +38,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   // Handlers are bundled by esbuild; the Lambda Node.js runtime provides AWS SDK v3.
   lambdaOptions: {
-    runtime: awscdk.LambdaRuntime.NODEJS_22_X,
+    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
     bundlingOptions: { externals: ['@aws-sdk/*'], sourcemap: false },
   },
 
@@ -58,6 +58,16 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-lambda-powertools/logger@^2',
     '@aws-lambda-powertools/metrics@^2',
     '@types/aws-lambda@^8',
+    // Bundled into the restore drill's keyspace verifier Lambda (TLS + AUTH to Redis OSS / Valkey).
+    'ioredis@^6',
+    // Runs the restore drill's rendered state machine locally against mocked SDK calls.
+    'aws-local-stepfunctions',
+    '@aws-sdk/client-sfn@^3',
+    '@aws-sdk/client-secrets-manager@^3',
+    // Mutation testing of lib/backup-plan (a benchmark task, not CI).
+    '@stryker-mutator/core',
+    '@stryker-mutator/jest-runner',
+    '@stryker-mutator/typescript-checker',
   ],
 
   jestOptions: {
@@ -136,5 +146,16 @@ for (const name of ['synth', 'preflight', 'bundles', 'rdb-verify']) {
 benchmark.exec('ts-node -P benchmarks/tsconfig.json benchmarks/report.ts');
 
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
+
+// Handler bundles are minified (at most 100 KB each, see BENCHMARKS.md); names are kept because error classes are
+// recognised by name in logs. projen's lambda bundling options have no minify switch, so the generated esbuild
+// command of every handler bundle gets the flags.
+for (const task of project.tasks.all) {
+  const args = task.steps[0]?.execArgs;
+  if (task.name.startsWith('bundle:') && !task.name.endsWith(':watch') && args?.[0] === 'esbuild') {
+    task.reset(undefined);
+    task.exec([...args, '--minify', '--keep-names'].map((arg) => (arg.includes('*') ? `'${arg}'` : arg)).join(' '));
+  }
+}
 
 project.synth();
