@@ -1,4 +1,4 @@
-import { awscdk, javascript, JsonFile } from 'projen';
+import { awscdk, DependencyType, javascript, JsonFile } from 'projen';
 
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'cdk-elasticache-backup',
@@ -16,6 +16,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   jsiiVersion: '~6.0.0',
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
+  // Development pins aws-cdk-lib and constructs explicitly (below); the peer floor is lower than the dev version.
+  peerDependencyOptions: { pinnedDevDependency: false },
   projenrcTs: true,
 
   // Layout that jsii, jest and the npm tarball agree on (see the team's toolchain notes).
@@ -83,6 +85,16 @@ const project = new awscdk.AwsCdkConstructLibrary({
   gitignore: ['cdk.out/', '/.tmp/', '.jsii.tabl.json'],
   githubOptions: { mergify: false },
 });
+
+// The peer floor is the lowest aws-cdk-lib the library needs: `Validations` (2.257.0) and acknowledgement ids with
+// brackets and `::` (2.269.0). Development and the test suite use cdkVersion (newest); test/package proves the floor by
+// installing the packed tarball with aws-cdk-lib at exactly this version.
+const AWS_CDK_LIB_FLOOR = '2.269.0';
+project.deps.removeDependency('aws-cdk-lib', DependencyType.PEER);
+project.deps.addDependency(`aws-cdk-lib@^${AWS_CDK_LIB_FLOOR}`, DependencyType.PEER);
+project.deps.removeDependency('aws-cdk-lib', DependencyType.BUILD);
+project.deps.addDependency('aws-cdk-lib@2.276.0', DependencyType.BUILD);
+project.deps.addDependency('constructs@10.5.1', DependencyType.BUILD);
 
 for (const pattern of ['/examples/', '/benchmarks/', '/scripts/', '/.ci/', 'BENCHMARKS.md', '/cdk.json', '/cdk.out/', '/.tmp/', '/docs/']) {
   project.addPackageIgnore(pattern);
