@@ -82,7 +82,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   tsconfigDev: { include: ['../examples/**/*.ts', '../benchmarks/**/*.ts'] },
   eslintOptions: { dirs: ['lib'], devdirs: ['test', 'examples', 'benchmarks', 'projenrc', '.projenrc.ts'] },
 
-  gitignore: ['cdk.out/', '/.tmp/', '.jsii.tabl.json'],
+  gitignore: ['cdk.out/', '/.tmp/', '.jsii.tabl.json', '.stryker-tmp*/', '/reports/'],
   githubOptions: { mergify: false },
 });
 
@@ -143,6 +143,16 @@ if (bundle) {
 example.exec('cdk synth --quiet --no-notices --no-version-reporting -o cdk.out');
 example.exec('ts-node -P test/tsconfig.json examples/summarize.ts cdk.out');
 
+// The README's picture of the example's dashboard, drawn from the synthesized dashboard body.
+const picture = project.addTask('dashboard-picture', {
+  description: 'Redraw the README\'s picture of the example dashboard from a fresh synth of the example app',
+});
+if (bundle) {
+  picture.spawn(bundle);
+}
+picture.exec('cdk synth --quiet --no-notices --no-version-reporting -o cdk.out');
+picture.exec('ts-node -P test/tsconfig.json examples/dashboard-picture.ts cdk.out CacheBackupPrimary --readme README.md');
+
 // Benchmarks: measurements for BENCHMARKS.md, never run as tests.
 const benchmark = project.addTask('benchmark', {
   description: 'Run the benchmarks in benchmarks/ and rewrite benchmarks/results/ and BENCHMARKS.md',
@@ -157,16 +167,23 @@ for (const name of ['synth', 'preflight', 'bundles', 'rdb-verify']) {
 }
 benchmark.exec('ts-node -P benchmarks/tsconfig.json benchmarks/report.ts');
 
+// Mutation testing of lib/backup-plan's pure logic with Stryker (hours on 2 cores): never part of the test suite.
+const mutation = project.addTask('mutation', {
+  description: 'Stryker mutation testing of lib/backup-plan (fast tests + simulation); writes benchmarks/results/mutation.md',
+});
+mutation.exec('ts-node -P benchmarks/tsconfig.json benchmarks/mutation.ts');
+mutation.exec('ts-node -P benchmarks/tsconfig.json benchmarks/report.ts');
+
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
 
-// Handler bundles are minified (at most 100 KB each, see BENCHMARKS.md); names are kept because error classes are
-// recognised by name in logs. projen's lambda bundling options have no minify switch, so the generated esbuild
-// command of every handler bundle gets the flags.
+// Handler bundles are minified (at most 100 KB each, see BENCHMARKS.md). Names are not kept: every error class the
+// handlers report or catch by name sets `name` itself. projen's lambda bundling options have no minify switch, so the
+// generated esbuild command of every handler bundle gets the flag.
 for (const task of project.tasks.all) {
   const args = task.steps[0]?.execArgs;
   if (task.name.startsWith('bundle:') && !task.name.endsWith(':watch') && args?.[0] === 'esbuild') {
     task.reset(undefined);
-    task.exec([...args, '--minify', '--keep-names'].map((arg) => (arg.includes('*') ? `'${arg}'` : arg)).join(' '));
+    task.exec([...args, '--minify'].map((arg) => (arg.includes('*') ? `'${arg}'` : arg)).join(' '));
   }
 }
 

@@ -9,7 +9,9 @@
 import { execSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
-import { DEFAULT_FAULTS, formatReport, SCENARIO_TABLE_HEADER, scenarioRow, SCENARIOS, simulate, SimulationReport } from './simulator';
+import {
+  ADVERSARIAL_SCENARIOS, DEFAULT_FAULTS, formatReport, SCENARIO_TABLE_HEADER, scenarioRow, SCENARIOS, simulate, SimulationReport,
+} from './simulator';
 
 function machine(): string {
   let cpu = os.cpus()[0]?.model ?? 'unknown';
@@ -68,6 +70,21 @@ async function main(): Promise<void> {
   out.push('', `(${SCENARIOS.length} scenarios simulated in ${((Date.now() - started) / 1000).toFixed(0)} s of wall time)`, '');
   if (details.length > 0) {
     out.push('Oracle findings and run errors:', '', ...details.map((d) => `- ${d}`), '');
+  }
+  out.push(`### Adversarial world (issue 10; interval 75 minutes, ${groups} groups, ${days} days, same faults, seed 2026)`, '');
+  out.push('Each switch of `Adversary` (benchmarks/simulator/options.ts) alone, then all together. A missed export bound is an '
+    + 'episode in which a group\'s newest true export (judged by the oracle) is older than its RPO target (interval + 60 min); '
+    + 'it is silent when no alarm (the run\'s ExportAgeSeconds over the target, or a failed run) fired within one tick.', '');
+  out.push(SCENARIO_TABLE_HEADER);
+  const adversarial: string[] = [];
+  for (const s of ADVERSARIAL_SCENARIOS) {
+    const r = await simulate({ seed: 2026, groups, days, intervalMinutes: 75, faults: DEFAULT_FAULTS, ...s });
+    out.push(scenarioRow(s.title, r));
+    adversarial.push(...notable(s.title, r));
+  }
+  out.push('');
+  if (adversarial.length > 0) {
+    out.push('Oracle findings, adversarial world:', '', ...adversarial.map((d) => `- ${d}`), '');
   }
   out.push(`### Automatic daily backups only (${groups} groups, ${days} days, seed 2026)`, '');
   out.push(SCENARIO_TABLE_HEADER);

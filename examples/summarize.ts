@@ -53,6 +53,12 @@ function main(outdir: string): void {
         case 'AWS::CloudWatch::Alarm':
           console.log(`  alarm ${logicalId}: ${p.MetricName ?? 'math'} ${p.ComparisonOperator} ${p.Threshold}`);
           break;
+        case 'AWS::StepFunctions::StateMachine': {
+          const definition = JSON.stringify(p.DefinitionString);
+          const drill = definition.includes('createReplicationGroup') ? ': restore drill (creates, checks and deletes ceb-drill-* groups only)' : '';
+          console.log(`  state machine ${logicalId}${drill}`);
+          break;
+        }
         default:
           break;
       }

@@ -14,8 +14,11 @@ export enum EngineType {
  * Known engine versions: the parameter group family and the newest RDB file format version the engine reads.
  *
  * RDB versions come from the engines' `rdb.h` (RDB_VERSION) at each release: Redis 6.x writes and reads 9, 7.0 reads 10,
- * 7.2 and Valkey 7.2-8.x read 11, Valkey 9.0 reads 80. ElastiCache's Redis OSS 7.1 is its own build; whether it reads
- * RDB 11 is not documented, so it is marked uncertain and restore preflights warn instead of failing.
+ * 7.2 and Valkey 7.2-8.x read 11, Valkey 9.0 and 9.1 read 80. valkey-io/valkey `src/rdb.h` (RDB_VERSION_MAP: RDB 11 from
+ * Valkey 7.2, 80 from 9.0, 81 from 9.2; "RDB 11 is the last open-source Redis RDB version, used by Valkey 7.x and 8.x";
+ * 12-79 reserved as foreign). ElastiCache's Redis OSS 7.1 is its own build; whether it reads RDB 11 is not documented,
+ * so it is marked uncertain and restore preflights warn instead of failing. The `valkey9` parameter group family
+ * (Valkey 9.0 and 9.1) and Valkey 8.2 (`valkey8`) are ElastiCache's (see the project's elasticache-facts reference).
  */
 interface KnownVersion {
   readonly family: string;
@@ -32,7 +35,9 @@ const KNOWN_VERSIONS: Record<string, KnownVersion> = {
   'valkey:7.2': { family: 'valkey7', newestRdbVersion: 11, rdbVersionCertain: true },
   'valkey:8.0': { family: 'valkey8', newestRdbVersion: 11, rdbVersionCertain: true },
   'valkey:8.1': { family: 'valkey8', newestRdbVersion: 11, rdbVersionCertain: true },
-  'valkey:8.2': { family: 'valkey8', newestRdbVersion: 11, rdbVersionCertain: false },
+  'valkey:8.2': { family: 'valkey8', newestRdbVersion: 11, rdbVersionCertain: true },
+  'valkey:9.0': { family: 'valkey9', newestRdbVersion: 80, rdbVersionCertain: true },
+  'valkey:9.1': { family: 'valkey9', newestRdbVersion: 80, rdbVersionCertain: true },
 };
 
 const VERSION_PATTERN = /^(\d+)\.(\d+)(\.\d+)?$/;
@@ -53,6 +58,12 @@ export class CacheEngine {
   public static readonly VALKEY_8_0 = CacheEngine.valkey('8.0');
   /** Valkey 8.1. */
   public static readonly VALKEY_8_1 = CacheEngine.valkey('8.1');
+  /** Valkey 8.2 (parameter group family `valkey8`). */
+  public static readonly VALKEY_8_2 = CacheEngine.valkey('8.2');
+  /** Valkey 9.0 (parameter group family `valkey9`; writes `.rdb` files with the `VALKEY080` header, which no Redis OSS reads). */
+  public static readonly VALKEY_9_0 = CacheEngine.valkey('9.0');
+  /** Valkey 9.1 (parameter group family `valkey9`; writes `.rdb` files with the `VALKEY080` header, which no Redis OSS reads). */
+  public static readonly VALKEY_9_1 = CacheEngine.valkey('9.1');
   /** Redis OSS 6.2. */
   public static readonly REDIS_6_2 = CacheEngine.redis('6.2');
   /** Redis OSS 7.0. */

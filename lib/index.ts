@@ -1,6 +1,8 @@
 export * from './engine';
 export * from './replication-group/backup';
 export * from './replication-group/parameter-group';
+export * from './replication-group/replication-group-props';
+export * from './replication-group/replication-group-grants';
 export * from './replication-group/replication-group';
 export * from './storage/export-bucket';
 export * from './storage/replica-bucket';
@@ -9,3 +11,5 @@ export * from './restore/replication-group-from-backup';
 export * from './backup-plan/backup-plan';
 export * from './backup-plan/self-test-mode';
 export * from './backup-plan/freshness-monitor';
+export * from './drill/restore-drill';
+export * from './dashboard/backup-dashboard';

@@ -3,14 +3,16 @@
  * its schedule and on events; measures the DR RPO and keeps the ledger of what delayed each group (the fault-aware
  * bound, README "With faults: the fault-aware bound").
  */
+import { WorldAdversary } from './adversary';
 import { Crash, IoHooks, RunCounter, SimIo, simulatedIo } from './io';
+import { applyMutant, mutateIo } from './mutants';
 import { SimulationOptions } from './options';
 import { SafetyOracle } from './oracle';
 import { GroupReport, SimulationReport } from './report';
 import { DAY, MIN } from './rng';
-import { PLAN_ID, World, WorldGroup } from './world';
+import { PLAN_ID, SECOND_PLAN_ID, World, WorldGroup } from './world';
 import { PLAN_TAG_KEY, stateKey } from '../../lib/backup-plan/constants';
-import { GroupConfig, parseState } from '../../lib/backup-plan/planner';
+import { GroupConfig, tryParseState } from '../../lib/backup-plan/planner';
 import { reconcileGroup, RunOptions } from '../../lib/backup-plan/reconcile-core';
 
 interface Fault { at: number; minutes: number; kind: string }
@@ -53,6 +55,13 @@ type Resolved = SimulationOptions & {
 export class Simulation {
   public readonly world: World;
   public readonly oracle: SafetyOracle;
+  public readonly adversary: WorldAdversary;
+  /** Runs that failed loudly (state unreadable, state conflicts, another plan's backups), by error name. */
+  public readonly loudFailures = new Map<string, number>();
+  /** Groups whose run is on the stack (an overlapping run is started only from a run that is not itself one). */
+  private readonly running = new Set<string>();
+  /** The `head-hides-overwrites` mutant's memory. */
+  private readonly firstSeen = new Map<string, Awaited<ReturnType<SimIo['headObject']>>>();
   /** Runs that failed for another reason than an injected crash or throttle, by message (a reconciler bug or a gap in the model). */
   public readonly runErrors = new Map<string, number>();
   private readonly opts: Resolved;
@@ -81,7 +90,10 @@ export class Simulation {
     };
     this.world = new World(this.opts, (g, kind, minutes, at) => this.charge(g, kind, minutes, at));
     this.world.statusSeen = (g, target) => this.statusSeen(g, target);
-    this.oracle = new SafetyOracle(this.world, this.opts.retentionDays * DAY);
+    const rpoTargetMs = (_: string) => (options.intervalMinutes === undefined ? 26 * 60 : options.intervalMinutes + 60) * MIN;
+    this.oracle = new SafetyOracle(this.world, this.opts.retentionDays * DAY, this.opts.reconcileMinutes * MIN, rpoTargetMs,
+      this.world.start + this.opts.warmupDays * DAY);
+    this.adversary = new WorldAdversary(this.world, options.adversary);
     for (const g of this.world.groups) {
       this.stats.set(g.id, {
         newestRestorable: Number.NEGATIVE_INFINITY,
@@ -116,7 +128,7 @@ export class Simulation {
 
   /** Whether the reconciler's persisted state says a run saw the source of export `target` in a busy status. */
   private statusSeen(groupId: string, target: string): boolean {
-    const inFlight = parseState(this.world.exportBucket.head(stateKey(groupId))?.body).inFlight;
+    const inFlight = tryParseState(this.world.exportBucket.head(stateKey(groupId, PLAN_ID))?.body)?.inFlight;
     return this.world.behaviour.exportStatusVisible && inFlight?.exportName === target && inFlight.sourceBusySeen === true;
   }
 
@@ -159,8 +171,17 @@ export class Simulation {
     return every !== undefined && newest + every * MIN <= w.now + horizonMin * MIN;
   }
 
-  private hooks(): IoHooks {
+  private hooks(planId: string, index: number): IoHooks {
+    const p = this.adversary.settings.overlappingRuns;
     return {
+      planId,
+      beforeStateWrite: p > 0 ? async () => {
+        const id = this.world.groups[index].id;
+        if (!this.running.has(`${planId}/${id}/overlap`) && this.world.random() < p) {
+          this.adversary.counters.overlappingRuns++;
+          await this.runGroup(index, undefined, planId, true);
+        }
+      } : undefined,
       oracle: this.oracle,
       onCommitted: (groupId, time) => {
         const g = this.stats.get(groupId);
@@ -174,38 +195,64 @@ export class Simulation {
     };
   }
 
-  private async runGroup(index: number, signal?: { text: string; time: Date }): Promise<void> {
+  private async runGroup(index: number, signal?: { text: string; time: Date }, planId: string = PLAN_ID, overlapping = false): Promise<void> {
     const w = this.world;
     const g = w.groups[index];
+    const runKey = `${planId}/${g.id}${overlapping ? '/overlap' : ''}`;
+    this.running.add(runKey);
+    try {
+      await this.runGroupOnce(index, g, signal, planId);
+    } finally {
+      this.running.delete(runKey);
+    }
+  }
+
+  private async runGroupOnce(index: number, g: WorldGroup, signal: { text: string; time: Date } | undefined, planId: string): Promise<void> {
+    const w = this.world;
     const st = this.stat(g.id);
     const crashAt = w.random() < w.faults.crashRate ? 1 + Math.floor(w.random() * 10) : -1;
     const counter: RunCounter = { calls: 0 };
     // Whether a crash or a throttle can cost anything is decided on the state before the run.
     const pendingNow = this.pending(g, 0);
-    const inFlightBefore = parseState(w.exportBucket.head(stateKey(g.id))?.body).inFlight;
+    const inFlightBefore = tryParseState(w.exportBucket.head(stateKey(g.id, PLAN_ID))?.body)?.inFlight;
     const failedExportSeen = inFlightBefore !== undefined && this.statusSeen(g.id, inFlightBefore.exportName);
-    let io: SimIo = simulatedIo(w, this.hooks(), g.id, crashAt, counter);
+    let io: SimIo = mutateIo(this.opts.mutant, simulatedIo(w, this.hooks(planId, index), g.id, crashAt, counter), planId, this.firstSeen);
     if (this.opts.wrapIo) {
       io = this.opts.wrapIo(io, g.id);
     }
     // `random` seeds the export-name suffixes (reconciler versions that take it); extra fields are ignored otherwise.
     const options: RunOptions & { random: () => string } = {
-      planId: PLAN_ID,
+      planId,
       settings: w.settings,
-      now: () => new Date(w.now),
+      now: () => new Date(w.now + this.adversary.settings.clockSkewMinutes * MIN),
       signals: signal ? [signal] : [],
       random: () => w.suffix(),
     };
     let result: Awaited<ReturnType<typeof reconcileGroup>> | undefined;
     try {
       result = await reconcileGroup(io, this.configs[index], options);
+      const age = result.decision.metrics.exportAgeSeconds;
+      if (age === undefined || age > this.configs[index].rpoTargetSeconds) {
+        this.oracle.onAlarm(g.id);
+      }
+      this.oracle.onRunEnded(g.id);
       this.opts.trace?.(g.id, new Date(w.now), `${JSON.stringify(result.decision.notes)} ${JSON.stringify(result.executed.map((x) => [x.action.kind, x.outcome]))}`);
     } catch (e) {
       this.opts.trace?.(g.id, new Date(w.now), `run failed: ${(e as Error).name}: ${(e as Error).message}`);
-      if (!(e instanceof Crash) && (e as Error).name !== 'Throttling' && this.opts.trace === undefined) {
+      // A failed run fails the Lambda invocation (its Errors alarm), except a throttle, which the handler absorbs.
+      if ((e as Error).name !== 'Throttling') {
+        this.oracle.onAlarm(g.id);
+        this.oracle.onRunEnded(g.id);
+      }
+      if ((e as { loud?: boolean }).loud === true) {
+        this.loudFailures.set((e as Error).name, (this.loudFailures.get((e as Error).name) ?? 0) + 1);
+      } else if (!(e instanceof Crash) && (e as Error).name !== 'Throttling' && this.opts.trace === undefined) {
         this.runErrors.set((e as Error).message, (this.runErrors.get((e as Error).message) ?? 0) + 1);
       }
       // A crashed or failed run: the Lambda logs it and the next tick starts over.
+    }
+    if (planId !== PLAN_ID) {
+      return;
     }
     this.chargeRun(g, counter, pendingNow, result, signal !== undefined, failedExportSeen);
     st.runs++;
@@ -292,10 +339,14 @@ export class Simulation {
     if (minute % this.opts.reconcileMinutes === 0) {
       for (let i = 0; i < w.groups.length; i++) {
         await this.runGroup(i);
+        if (this.adversary.settings.secondPlan) {
+          await this.runGroup(i, undefined, SECOND_PLAN_ID);
+        }
         ran.add(i);
         this.scheduledRuns++;
       }
       this.oracle.sampleUnexported();
+      this.oracle.sampleFreshness();
     }
     const triggers = w.pendingTriggers;
     w.pendingTriggers = [];
@@ -340,12 +391,18 @@ export class Simulation {
     const plainBound = this.plainBound();
     const warmupEnd = w.start + this.opts.warmupDays * DAY;
     const end = warmupEnd + this.opts.days * DAY;
-    for (w.now = w.start; w.now < end; w.now += MIN) {
-      w.advance();
-      await this.runDue(Math.round((w.now - w.start) / MIN));
-      if (w.now >= warmupEnd) {
-        this.sampleRpo(plainBound);
+    const restore = applyMutant(this.opts.mutant);
+    try {
+      for (w.now = w.start; w.now < end; w.now += MIN) {
+        w.advance();
+        this.adversary.advance();
+        await this.runDue(Math.round((w.now - w.start) / MIN));
+        if (w.now >= warmupEnd) {
+          this.sampleRpo(plainBound);
+        }
       }
+    } finally {
+      restore();
     }
     return this.report(plainBound);
   }
@@ -397,6 +454,12 @@ export class Simulation {
       falseCommits: oracle.falseCommits,
       quotaViolations: oracle.quotaViolations,
       quotaLearningRefusals: oracle.quotaLearningRefusals,
+      missedExportBounds: oracle.missedExportBounds,
+      silentMisses: oracle.silentMisses,
+      alarms: oracle.alarms,
+      loudFailures: Object.fromEntries(this.loudFailures),
+      adversary: { ...this.adversary.settings },
+      adversaryCounters: { ...this.adversary.counters },
       oracleDetails: oracle.details,
       unexportedCap: this.opts.unexportedCap,
       maxUnexportedPlanBackups: Math.max(0, ...groups.map((g) => g.maxUnexportedPlanBackups)),

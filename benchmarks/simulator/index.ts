@@ -18,4 +18,5 @@ export * from './scenarios';
 export { simulate, Simulation } from './driver';
 export { rng } from './rng';
 export type { SimIo } from './io';
-export { PLAN_ID } from './world';
+export { PLAN_ID, SECOND_PLAN_ID } from './world';
+export { applyMutant } from './mutants';

@@ -3,10 +3,10 @@
  * injects throttling and crashes. It shows only what the services would show (keys, sizes, versions, ETags, statuses);
  * the truth about object contents stays in the world.
  */
+import { readManifest } from './manifest-reader';
 import { SafetyOracle } from './oracle';
 import { SimError, World } from './world';
 import { GroupDescription, ReconcileIo, SnapshotDescription } from '../../lib/backup-plan/reconcile-core';
-import { parseManifest } from '../../lib/manifest/manifest';
 
 export class Crash extends Error {
   constructor() {
@@ -40,10 +40,14 @@ export type SimIo = ReconcileIo;
 
 export interface IoHooks {
   readonly oracle: SafetyOracle;
+  /** The plan this IO acts for (the oracle judges each deletion against the deleting plan's tag). */
+  readonly planId: string;
   /** A manifest of `groupId` for a snapshot taken at `snapshotTime` was written. */
   onCommitted(groupId: string, snapshotTime: number): void;
   crashes(): void;
   throttles(): void;
+  /** Called before every state write: may run another run of the same plan and group in between (overlapping runs). */
+  beforeStateWrite?(key: string): Promise<void>;
 }
 
 const RDB_MAGIC = new TextEncoder().encode('VALKEY080');
@@ -116,6 +120,27 @@ export function simulatedIo(world: World, hooks: IoHooks, groupId: string, crash
       step(false);
       return w.exportBucket.head(key)?.body;
     },
+    async getVersionedText(key) {
+      step(false);
+      const v = w.exportBucket.head(key);
+      return v && { text: v.body ?? '', etag: v.etag };
+    },
+    async putTextIf(key, body, condition) {
+      step(false);
+      await hooks.beforeStateWrite?.(key);
+      // S3 conditional writes: If-Match on the ETag read, If-None-Match: * to create only.
+      const current = w.exportBucket.head(key);
+      if (condition.ifNoneMatch === '*' && current) {
+        throw new SimError('PreconditionFailed', `At least one of the pre-conditions you specified did not hold (${key} exists)`, { httpStatusCode: 412 });
+      }
+      if (condition.ifMatch !== undefined && !current) {
+        throw new SimError('NoSuchKey', `The specified key does not exist: ${key}`, { httpStatusCode: 404 });
+      }
+      if (condition.ifMatch !== undefined && current && current.etag !== condition.ifMatch) {
+        throw new SimError('PreconditionFailed', `At least one of the pre-conditions you specified did not hold (${key})`, { httpStatusCode: 412 });
+      }
+      return w.putExportObject(key, { sizeBytes: body.length, body }).etag;
+    },
     async putText(key, body) {
       step(false);
       w.putExportObject(key, { sizeBytes: body.length, body });
@@ -124,12 +149,10 @@ export function simulatedIo(world: World, hooks: IoHooks, groupId: string, crash
       }
       if (key.startsWith('manifests/')) {
         hooks.oracle.onCommit(key, body);
-        try {
-          const m = parseManifest(body, key);
-          hooks.onCommitted(m.replicationGroupId, Date.parse(m.snapshotCreateTime));
+        const m = readManifest(body);
+        if (typeof m !== 'string') { // an unreadable manifest is a false commit (counted by the oracle)
+          hooks.onCommitted(m.replicationGroupId, m.snapshotTime);
           w.attackCommitted(m.shards.map((s) => s.key));
-        } catch {
-          // an unreadable manifest is a false commit (counted by the oracle)
         }
       }
     },
@@ -190,7 +213,7 @@ export function simulatedIo(world: World, hooks: IoHooks, groupId: string, crash
       if (s.status === 'creating' || s.status === 'exporting') {
         throw new SimError('InvalidSnapshotStateFault', `${name} is ${s.status}`);
       }
-      hooks.oracle.onDelete(s);
+      hooks.oracle.onDelete(s, hooks.planId);
       w.removeSnapshot(s);
     },
   };

@@ -113,6 +113,53 @@ export const WORST_BEHAVIOUR: Behaviour = {
   neverExports: { everyNthGroup: 4, how: 'refused' },
 };
 
+/**
+ * The adversarial world of issue 10, each fault a switch (probabilities per group per hour unless said otherwise).
+ * benchmarks/simulator/adversary.ts applies them.
+ */
+export interface Adversary {
+  /** The reconciler's state object is deleted (a delete marker). */
+  readonly stateLost: number;
+  /** The state object is replaced by a truncated copy of itself. */
+  readonly stateTruncated: number;
+  /** The state object is replaced by bytes that are not JSON. */
+  readonly stateCorrupt: number;
+  /** A second plan (another plan id, same groups, same schedule) reconciles every group too. */
+  readonly secondPlan: boolean;
+  /** Probability per state write that another run of the same plan and group runs between the state read and the write. */
+  readonly overlappingRuns: number;
+  /** The user takes manual backups (untagged) every so many hours (0: none), on a schedule of their own. */
+  readonly userBackupsEveryHours: number;
+  /** Share of the user's backups named as the plan names its own (`ceb-<hash>-b<time>`), untagged. */
+  readonly userBackupsPlanLikeNames: number;
+  /** The reconciler's clock minus the world's, in minutes (positive: ahead). */
+  readonly clockSkewMinutes: number;
+  /** A manifest dated a year ahead is planted in the group's manifest prefix. */
+  readonly futureManifests: number;
+  /** A manifest of another group's snapshot (valid format, another group's objects) is planted in the group's prefix. */
+  readonly foreignManifests: number;
+}
+
+export const NO_ADVERSARY: Adversary = {
+  stateLost: 0,
+  stateTruncated: 0,
+  stateCorrupt: 0,
+  secondPlan: false,
+  overlappingRuns: 0,
+  userBackupsEveryHours: 0,
+  userBackupsPlanLikeNames: 0,
+  clockSkewMinutes: 0,
+  futureManifests: 0,
+  foreignManifests: 0,
+};
+
+/**
+ * Deliberate bugs the simulation must catch (the mutants of issue 10), switched on inside the simulation's process
+ * (benchmarks/simulator/mutants.ts), so that a test can check that the oracle reports each.
+ */
+export type MutantName = 'prune-ignores-export-check' | 'prune-ignores-export-check-planner-only' | 'delete-without-tag-check' | 'commit-partial-export'
+  | 'prune-at-commit' | 'head-hides-overwrites' | 'verifications-always-pass' | 'replication-reported-early';
+
 export interface SimulationOptions {
   readonly seed: number;
   readonly groups: number;
@@ -123,6 +170,10 @@ export interface SimulationOptions {
   readonly faults: Faults;
   readonly objectFaults?: Partial<ObjectFaults>;
   readonly behaviour?: Partial<Behaviour>;
+  /** Issue 10's adversarial world (default: none). */
+  readonly adversary?: Partial<Adversary>;
+  /** Deliberate bugs switched on for this run (default: none). */
+  readonly mutant?: MutantName | readonly MutantName[];
   readonly reconcileMinutes?: number;
   readonly snapshotMinutes?: readonly [number, number];
   readonly exportMinutes?: readonly [number, number];

@@ -10,16 +10,22 @@
  *   version, else the current one) was not an intact copy of that shard of that snapshot at commit time.
  * - Quota: every call the service refused for the quota is a violation, except, when exports count against the quota,
  *   the first refusal per group (the only way the plan can learn that they count).
+ * - Export bounds: a protected group's newest truly committed export (a manifest that was not a false commit, by
+ *   its snapshot's time) must never be older than the group's RPO target; when it is (an overdue episode), an alarm
+ *   (the run's ExportAgeSeconds over the target, or a failed run: the Lambda's Errors alarm) must fire within one
+ *   tick (judged at the first run that publishes or fails after that tick: a throttled run publishes nothing). An
+ *   episode without one is a silent miss.
  * - Unexported plan backups: manual backups tagged with the plan's id, available, whose data no export ever wrote intact,
  *   that no export is writing now, and that either had an export attempt end without an intact export (refused, failed,
  *   bad objects) or have waited more than a day; the maximum per group over the run. (A backlog behind a long export
  *   is not a failure; a day of waiting is.)
  */
 import { holdsIntact } from './bucket';
-import { DAY } from './rng';
+import { readManifest } from './manifest-reader';
+import { DAY, MIN } from './rng';
 import { PLAN_ID, SimSnapshot, World } from './world';
+// The tag's key is the contract with the service (what IAM conditions DeleteSnapshot on), not a predicate.
 import { PLAN_TAG_KEY } from '../../lib/backup-plan/constants';
-import { parseManifest } from '../../lib/manifest/manifest';
 
 const DETAILS = 5;
 
@@ -37,8 +43,25 @@ export interface OracleCounts {
   readonly quotaViolations: number;
   /** Quota refusals excused as the plan's way of learning that exports count (one per group at most). */
   readonly quotaLearningRefusals: number;
-  /** The first few unsafe deletions and false commits, with why. */
+  /** Overdue episodes: a group's newest true commit older than its RPO target (after the warm-up). */
+  readonly missedExportBounds: number;
+  /** Overdue episodes without an alarm within one tick. Must be 0. */
+  readonly silentMisses: number;
+  /** Runs that raised an alarm (ExportAgeSeconds over the target, or a failed run), after the warm-up. */
+  readonly alarms: number;
+  /** The first few unsafe deletions, false commits and silent misses, with why. */
   readonly details: readonly string[];
+}
+
+interface Freshness {
+  /** Snapshot time of the newest true commit. */
+  newestCommitted: number;
+  boundMs: number;
+  overdueSince?: number;
+  judged?: boolean;
+  lastAlarm: number;
+  /** The last run that ended with metrics or a failure (a throttled run publishes neither). */
+  lastRun: number;
 }
 
 export class SafetyOracle {
@@ -50,13 +73,71 @@ export class SafetyOracle {
   private commits = 0;
   private falseCommits = 0;
   private readonly details: string[] = [];
+  private readonly freshness = new Map<string, Freshness>();
+  private missed = 0;
+  private silent = 0;
+  private alarms = 0;
   /** Max unexported plan backups per group. */
   public readonly maxUnexported = new Map<string, number>();
 
-  constructor(private readonly world: World, private readonly retentionMs: number) {}
+  constructor(private readonly world: World, private readonly retentionMs: number, private readonly tickMs: number,
+    rpoTargetMs: (groupId: string) => number, private readonly measureFrom: number) {
+    for (const g of world.groups) {
+      const never = Number.NEGATIVE_INFINITY;
+      this.freshness.set(g.id, { newestCommitted: world.start, boundMs: rpoTargetMs(g.id), lastAlarm: never, lastRun: never });
+    }
+  }
 
-  /** Called by the simulated service just before it deletes `s`. */
-  public onDelete(s: SimSnapshot): void {
+  /** A run of the group raised an alarm (its export age over the target, or it failed). */
+  public onAlarm(groupId: string): void {
+    const f = this.freshness.get(groupId);
+    if (f) {
+      f.lastAlarm = this.world.now;
+      if (this.world.now >= this.measureFrom) {
+        this.alarms++;
+      }
+    }
+  }
+
+  /** A run of the group ended with its metrics published, or failed (not a throttled run: it publishes neither). */
+  public onRunEnded(groupId: string): void {
+    const f = this.freshness.get(groupId);
+    if (f) {
+      f.lastRun = this.world.now;
+    }
+  }
+
+  /** Judges every group's export bound (call once per tick, after the runs). */
+  public sampleFreshness(): void {
+    const now = this.world.now;
+    if (now < this.measureFrom) {
+      return;
+    }
+    for (const [id, f] of this.freshness) {
+      if (now - f.newestCommitted <= f.boundMs + MIN) {
+        f.overdueSince = undefined;
+        f.judged = false;
+        continue;
+      }
+      if (f.overdueSince === undefined) {
+        f.overdueSince = Math.max(f.newestCommitted + f.boundMs, this.measureFrom);
+        f.judged = false;
+        this.missed++;
+      }
+      // Judged at the first run that published (or failed) at least one tick after the bound was crossed.
+      if (!f.judged && now >= f.overdueSince + this.tickMs && f.lastRun >= f.overdueSince + this.tickMs) {
+        f.judged = true;
+        if (f.lastAlarm < f.overdueSince - this.tickMs) {
+          this.silent++;
+          this.detail(`${new Date(now).toISOString()} silent miss: ${id}'s newest export is of ${new Date(f.newestCommitted).toISOString()}, `
+            + `over its RPO target since ${new Date(f.overdueSince).toISOString()}, and no alarm fired`);
+        }
+      }
+    }
+  }
+
+  /** Called by the simulated service just before it deletes `s`, on behalf of the plan `planId`. */
+  public onDelete(s: SimSnapshot, planId: string = PLAN_ID): void {
     const w = this.world;
     this.deletions++;
     if (s.startedAt > w.now - this.retentionMs) {
@@ -67,8 +148,8 @@ export class SafetyOracle {
     if (!inExport && !inReplica) {
       this.lastCopy++;
     }
-    if (s.tags[PLAN_TAG_KEY] !== PLAN_ID || s.source !== 'manual') {
-      this.flagUnsafe(`deleted ${s.name}, which is not a backup of this plan (${s.source}, tag ${s.tags[PLAN_TAG_KEY]})`);
+    if (s.tags[PLAN_TAG_KEY] !== planId || s.source !== 'manual') {
+      this.flagUnsafe(`${planId} deleted ${s.name}, which is not a backup of this plan (${s.source}, tag ${s.tags[PLAN_TAG_KEY]})`);
     } else if (inReplica) {
       return;
     } else if (w.replicaFaulted.has(s.name) && inExport) {
@@ -85,6 +166,12 @@ export class SafetyOracle {
     if (problem) {
       this.falseCommits++;
       this.detail(`false commit ${key}: ${problem}`);
+      return;
+    }
+    const m = readManifest(body);
+    const f = typeof m === 'string' ? undefined : this.freshness.get(m.replicationGroupId);
+    if (f && typeof m !== 'string' && m.snapshotTime <= this.world.now) {
+      f.newestCommitted = Math.max(f.newestCommitted, m.snapshotTime);
     }
   }
 
@@ -118,17 +205,21 @@ export class SafetyOracle {
       falseCommits: this.falseCommits,
       quotaViolations: refusals - learning,
       quotaLearningRefusals: learning,
+      missedExportBounds: this.missed,
+      silentMisses: this.silent,
+      alarms: this.alarms,
       details: [...this.details],
     };
   }
 
   private commitProblem(key: string, body: string): string | undefined {
     const w = this.world;
-    let manifest;
-    try {
-      manifest = parseManifest(body, key);
-    } catch (e) {
-      return `unreadable: ${(e as Error).message}`;
+    const manifest = readManifest(body);
+    if (typeof manifest === 'string') {
+      return `unreadable: ${manifest}`;
+    }
+    if (!key.includes(`/${manifest.replicationGroupId}/`)) {
+      return `written under ${key}, but describes group ${manifest.replicationGroupId}`;
     }
     const shards = w.shardsOf.get(manifest.snapshotName);
     if (shards === undefined) {

@@ -1,7 +1,8 @@
 /**
  * What a simulation run reports, and its Markdown forms: one table row per group, and one row per scenario.
  */
-import { Behaviour, ObjectFaults, SimulationOptions } from './options';
+import type { AdversaryCounters } from './adversary';
+import { Adversary, Behaviour, ObjectFaults, SimulationOptions } from './options';
 import { WorldCounters } from './world';
 
 export interface GroupReport {
@@ -47,6 +48,16 @@ export interface SimulationReport {
   readonly falseCommits: number;
   readonly quotaViolations: number;
   readonly quotaLearningRefusals: number;
+  /** The oracle: episodes where a group's newest true commit was older than its RPO target. */
+  readonly missedExportBounds: number;
+  /** The oracle: such episodes without an alarm within one tick. Must be 0. */
+  readonly silentMisses: number;
+  /** Runs that raised an alarm (export age over the target, or a failed run) after the warm-up. */
+  readonly alarms: number;
+  /** Runs that failed loudly, by error name (StateError, StateConflictError, ForeignPlanError). */
+  readonly loudFailures: Readonly<Record<string, number>>;
+  readonly adversary: Adversary;
+  readonly adversaryCounters: AdversaryCounters;
   readonly oracleDetails: readonly string[];
   readonly unexportedCap: number;
   readonly maxUnexportedPlanBackups: number;
@@ -91,8 +102,10 @@ export function summary(r: SimulationReport) {
 
 /** The header of the one-row-per-scenario table. */
 export const SCENARIO_TABLE_HEADER = [
-  '| scenario | DR RPO p50 / p99 / max (min) | quota use (max / 24 h) | max unexported plan backups per group (an attempt failed, or waiting > 1 day) | API calls per run (mean / max) | commits | unsafe deletions | false commits | quota violations | deletions excused (replica-side fault) | leaked backups |',
-  '|---|---|---|---|---|---|---|---|---|---|---|',
+  '| scenario | DR RPO p50 / p99 / max (min) | quota use (max / 24 h) | max unexported plan backups per group (an attempt failed, or waiting > 1 day) '
+    + '| API calls per run (mean / max) | commits | unsafe deletions | false commits (partial or bad manifests) | quota violations '
+    + '| deletions excused (replica-side fault) | leaked backups | missed export bounds | of which silent (no alarm within one tick) | alarms (runs) | loud failures |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
 ].join('\n');
 
 /** One row of the scenario table. RPO figures exclude the groups whose exports can never succeed. */
@@ -102,7 +115,8 @@ export function scenarioRow(title: string, r: SimulationReport): string {
   const all = summary(r);
   return `| ${title} | ${f(s.rpoP50)} / ${f(s.rpoP99)} / ${f(s.rpoMax)} | ${all.quotaUse} | ${r.maxUnexportedPlanBackups} | `
     + `${all.callsMean.toFixed(2)} / ${all.callsMax} | ${r.commits} | ${r.unsafeDeletions} | ${r.falseCommits} | ${r.quotaViolations} | `
-    + `${r.deletionsAfterReplicaFault} | ${r.leakedSnapshots} |`;
+    + `${r.deletionsAfterReplicaFault} | ${r.leakedSnapshots} | ${r.missedExportBounds} | ${r.silentMisses} | ${r.alarms} | `
+    + `${Object.entries(r.loudFailures).map(([k, v]) => `${k} ${v}`).join(', ') || 0} |`;
 }
 
 /** The report as a Markdown table (one row per group, then totals). */

@@ -3,12 +3,13 @@
  * and the adversary's object faults, alone and on top of the worst behaviour. The benchmark runs them long; the test
  * runs them short.
  */
-import { Behaviour, DEFAULT_BEHAVIOUR, NO_OBJECT_FAULTS, ObjectFaults, WORST_BEHAVIOUR } from './options';
+import { Adversary, Behaviour, DEFAULT_BEHAVIOUR, NO_OBJECT_FAULTS, ObjectFaults, WORST_BEHAVIOUR } from './options';
 
 export interface Scenario {
   readonly title: string;
   readonly behaviour: Partial<Behaviour>;
   readonly objectFaults: Partial<ObjectFaults>;
+  readonly adversary?: Partial<Adversary>;
 }
 
 /** The adversary in the export bucket (issue 8): deletes, overwrites, plants, and a service that writes bad dumps. */
@@ -37,6 +38,36 @@ export const SCENARIOS: readonly Scenario[] = [
   { title: 'adversary in the export bucket', behaviour: {}, objectFaults: EXPORT_BUCKET_ADVERSARY },
   { title: 'adversary in the replica bucket', behaviour: {}, objectFaults: REPLICA_ADVERSARY },
   { title: 'worst case: all inconvenient behaviours + adversary in both buckets', behaviour: WORST_BEHAVIOUR, objectFaults: ALL_OBJECT_FAULTS },
+];
+
+/** Issue 10's adversarial world, each switch alone, then all together (on top of the worst case of issues 8 and 9). */
+export const ADVERSARIAL_SCENARIOS: readonly Scenario[] = [
+  { title: 'state lost (deleted, 1 in 12 h per group)', behaviour: {}, objectFaults: {}, adversary: { stateLost: 1 / 12 } },
+  { title: 'state truncated (1 in 48 h per group)', behaviour: {}, objectFaults: {}, adversary: { stateTruncated: 1 / 48 } },
+  { title: 'state corrupt (1 in 48 h per group)', behaviour: {}, objectFaults: {}, adversary: { stateCorrupt: 1 / 48 } },
+  { title: 'a second plan on the same groups', behaviour: {}, objectFaults: {}, adversary: { secondPlan: true } },
+  { title: 'overlapping runs (10 % of state writes)', behaviour: {}, objectFaults: {}, adversary: { overlappingRuns: 0.1 } },
+  { title: 'user backups every 8 h, half named like the plan\'s', behaviour: {}, objectFaults: {}, adversary: { userBackupsEveryHours: 8, userBackupsPlanLikeNames: 0.5 } },
+  { title: 'clock skew: reconciler 4 min ahead', behaviour: {}, objectFaults: {}, adversary: { clockSkewMinutes: 4 } },
+  { title: 'clock skew: reconciler 3 h ahead', behaviour: {}, objectFaults: {}, adversary: { clockSkewMinutes: 180 } },
+  { title: 'clock skew: reconciler 3 h behind', behaviour: {}, objectFaults: {}, adversary: { clockSkewMinutes: -180 } },
+  { title: 'exports slower than the timeout (half take 1-3 h)', behaviour: { longExports: { longShare: 0.5, long: [60, 180] } }, objectFaults: {} },
+  { title: 'future-dated and foreign manifests (1 in 6 h each)', behaviour: {}, objectFaults: {}, adversary: { futureManifests: 1 / 6, foreignManifests: 1 / 6 } },
+  { title: 'objects deleted or overwritten after commit (10 % each)', behaviour: {}, objectFaults: { deleteAfterCommit: 0.1, overwriteAfterCommit: 0.1 } },
+  {
+    title: 'everything: worst case + every adversarial switch (state lost only)',
+    behaviour: WORST_BEHAVIOUR,
+    objectFaults: ALL_OBJECT_FAULTS,
+    adversary: {
+      stateLost: 1 / 12,
+      overlappingRuns: 0.1,
+      userBackupsEveryHours: 8,
+      userBackupsPlanLikeNames: 0.5,
+      clockSkewMinutes: 4,
+      futureManifests: 1 / 6,
+      foreignManifests: 1 / 6,
+    },
+  },
 ];
 
 export { DEFAULT_BEHAVIOUR, NO_OBJECT_FAULTS };

@@ -6,13 +6,15 @@
  * it only through the simulated `ReconcileIo` (io.ts).
  */
 import { Content, holdsIntact, intactSize, ObjectVersion, VersionedBucket, VersionIds } from './bucket';
+import { readManifest } from './manifest-reader';
 import { Behaviour, DEFAULT_BEHAVIOUR, Faults, NO_OBJECT_FAULTS, ObjectFaults, SimulationOptions } from './options';
 import { base32, DAY, MIN, rng } from './rng';
 import { DEFAULT_SETTINGS, PlannerSettings } from '../../lib/backup-plan/planner';
-import { parseManifest } from '../../lib/manifest/manifest';
 
 /** The plan id the simulated plan tags its backups with. */
 export const PLAN_ID = 'sim-plan';
+/** The second plan's id (`Adversary.secondPlan`). */
+export const SECOND_PLAN_ID = 'sim-plan-b';
 /** The service's snapshot name limit, when enforced (`Behaviour.refusesNamesOver40`). */
 export const NAME_LIMIT = 40;
 /** The service quota: manual backups per node per contiguous 24 hours. */
@@ -264,6 +266,17 @@ export class World {
     }
     g.quotaUses.push(this.now);
     g.maxQuotaUse24h = Math.max(g.maxQuotaUse24h, g.quotaUses.length);
+  }
+
+  /** Uses a quota slot for somebody else's call (the user's own backup), or answers false when none is left. */
+  public tryUseQuotaQuietly(g: WorldGroup): boolean {
+    g.quotaUses = g.quotaUses.filter((t) => t > this.now - DAY);
+    if (g.quotaUses.length + 1 > QUOTA_PER_NODE) {
+      return false;
+    }
+    g.quotaUses.push(this.now);
+    g.maxQuotaUse24h = Math.max(g.maxQuotaUse24h, g.quotaUses.length);
+    return true;
   }
 
   public checkName(name: string, parameter: string): void {
@@ -582,15 +595,13 @@ export class World {
     }
   }
 
-  private indexReplicaManifest(key: string, body: string): void {
-    let m;
-    try {
-      m = parseManifest(body, key);
-    } catch {
+  private indexReplicaManifest(_key: string, body: string): void {
+    const m = readManifest(body);
+    if (typeof m === 'string') {
       return; // not restorable: never counted
     }
     const list = this.replicaManifests.get(m.replicationGroupId) ?? [];
-    const time = Date.parse(m.snapshotCreateTime);
+    const time = m.snapshotTime;
     let i = list.length;
     while (i > 0 && list[i - 1].time > time) {
       i--;
@@ -608,7 +619,7 @@ export class World {
     for (let i = list.length - 1; i >= 0; i--) {
       const m = list[i];
       const shards = this.shardsOf.get(m.snapshot);
-      if (shards === m.keys.length && m.keys.every((k, j) => holdsIntact(this.replica.head(k)?.content, m.snapshot, j + 1))) {
+      if (m.time <= this.now && shards === m.keys.length && m.keys.every((k, j) => holdsIntact(this.replica.head(k)?.content, m.snapshot, j + 1))) {
         return m.time;
       }
     }

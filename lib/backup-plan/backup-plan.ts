@@ -9,6 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { aws_elasticache as elasticacheRefs } from 'aws-cdk-lib/interfaces';
 import { Construct, IConstruct } from 'constructs';
 import {
   ENV_EXPORT_BUCKET, ENV_PLAN_CONFIG, GROUP_DIMENSION, METRIC_BACKUP_AGE, METRIC_CIRCUIT_OPEN, METRIC_EXPORT_AGE, METRIC_EXPORTS_IN_FLIGHT,
@@ -18,17 +19,20 @@ import { defaultExportTimeoutSeconds, UNKNOWN_NODE_EXPORT_TIMEOUT_SECONDS } from
 import { ExportVerifier } from './export-verifier';
 import { defineGroupAlarms, definePlanAlarms, FAILURES_PERIOD } from './plan-alarms';
 import { acknowledgeCompliance } from './plan-compliance';
-import { grantGroupSnapshots } from './plan-grants';
+import { grantGroupSnapshots, tagPlanWriters } from './plan-grants';
 import { defineNotificationTopic, subscribeReconciler, useTopicFor } from './plan-notifications';
 import {
-  checkBucketOutlivesBackups, groupConfigOf, nodeTypeOf, refuseDataTiering, requireSameRegion, validatePlanProps, warnPartialVerification,
+  checkBucketOutlivesBackups, groupConfigOf, nodeTypeOf, refuseDataTiering, requireBucketWithPlan, requireSameRegion, validatePlanProps,
+  warnIntervalAtQuota, warnPartialVerification,
 } from './plan-validation';
 import { GroupConfig } from './planner';
 import { ReconcileFunction } from './reconcile-function';
 import { PlanSelfTest } from './self-test';
 import { SelfTest } from './self-test-mode';
+import { registerPlanProtection } from '../private/app-registry';
 import { describeValue, ValidationError } from '../private/errors';
 import { IReplicationGroup } from '../replication-group/replication-group';
+import { replicationGroupFromRef } from '../replication-group/replication-group-ref';
 import { BackupExportBucket } from '../storage/export-bucket';
 
 /**
@@ -170,6 +174,8 @@ export interface BackupPlanProps {
 }
 
 interface Protected {
+  /** What the caller passed (an L1 or a reference is wrapped in `group`). */
+  readonly source: elasticacheRefs.IReplicationGroupRef;
   readonly group: IReplicationGroup;
   readonly config: GroupConfig;
   readonly label: string;
@@ -191,7 +197,7 @@ interface Protected {
  * declare const bucket: BackupExportBucket;
  * declare const cache: ReplicationGroup;
  * const plan = new BackupPlan(this, 'Plan', { exportBucket: bucket });
- * plan.protect(cache, { interval: Duration.minutes(75) });
+ * plan.protect(cache, { interval: Duration.minutes(80) });
  */
 export class BackupPlan extends Construct {
   /** The reconciler function. */
@@ -218,6 +224,7 @@ export class BackupPlan extends Construct {
     super(scope, id);
     const reconcileInterval = props.reconcileInterval ?? Duration.minutes(5);
     validatePlanProps(this, reconcileInterval, props.exportTimeout);
+    requireBucketWithPlan(this, props.exportBucket);
     this.exportBucket = props.exportBucket;
     this.exportTimeout = props.exportTimeout;
 
@@ -286,6 +293,7 @@ export class BackupPlan extends Construct {
       vpcSubnets: props.vpcSubnets,
     }).function;
     // --- end of the export verifier
+    tagPlanWriters(props.exportBucket, [this.fn, this.exportVerifier]);
 
     // Schedule, events and notifications: all invoke the same function.
     const rules = this.defineRules(reconcileInterval, props.exportBucket);
@@ -313,17 +321,25 @@ export class BackupPlan extends Construct {
    * Protects a replication group with this plan.
    *
    * Refuses (synth error) a group with a data tiering node type (`cache.r6gd.*`: ElastiCache cannot export its
-   * backups), a group of another region, and a `manualBackupRetention` that the export bucket's lifecycle does not
-   * outlast by a day. Sets the plan's `notificationTopic` on a `ReplicationGroup` of this library that has none.
+   * backups), a group of another region or account, a group another `BackupPlan` of the app already protects (same id,
+   * account and region), and a `manualBackupRetention` that the export bucket's lifecycle does not outlast by a day.
+   * Warns (`cdk-elasticache-backup:BackupPlan:intervalAtQuota`) when the interval leaves no quota for a retry. Sets the plan's `notificationTopic` on a `ReplicationGroup` of this library that has none.
    *
-   * @param group the replication group (defined in this app or imported)
+   * @param group the replication group: a `ReplicationGroup` of this library (defined or imported), an L1
+   * `CfnReplicationGroup`, or any aws-cdk-lib reference to one (for example `CfnReplicationGroup.fromReplicationGroupId`)
    * @param options how to protect it
    */
-  public protect(group: IReplicationGroup, options: ProtectionOptions = {}): void {
+  public protect(group: elasticacheRefs.IReplicationGroupRef, options: ProtectionOptions = {}): void {
+    const source = group;
+    group = replicationGroupFromRef(this, `ProtectedRef${this.protectedGroups.length + 1}`, source, 'BackupPlan.protect');
+    this.protectGroup(source, group as IReplicationGroup, options);
+  }
+
+  private protectGroup(source: elasticacheRefs.IReplicationGroupRef, group: IReplicationGroup, options: ProtectionOptions): void {
     const id = group.replicationGroupId;
-    const label = Token.isUnresolved(id) ? group.node.path : id;
+    const label = Token.isUnresolved(id) ? source.node.path : id;
     for (const p of this.protectedGroups) {
-      if (p.group === group || (!Token.isUnresolved(id) && p.group.replicationGroupId === id)) {
+      if (p.source === source || p.group === group || (!Token.isUnresolved(id) && p.group.replicationGroupId === id)) {
         throw new ValidationError(this, `replication group ${describeValue(label)} is already protected by this plan; protect each group once`);
       }
     }
@@ -333,6 +349,15 @@ export class BackupPlan extends Construct {
     warnPartialVerification(this, label, nodeType);
     const base = groupConfigOf(this, group, label, options);
     checkBucketOutlivesBackups(this, label, this.exportBucket, base.retentionSeconds);
+    warnIntervalAtQuota(this, label, options.interval);
+    registerPlanProtection(group, {
+      plan: this,
+      replicationGroupId: id,
+      exportBucket: this.exportBucket,
+      intervalSeconds: base.intervalSeconds,
+      exportAutomated: base.exportAutomated,
+      fallbackAfterSeconds: base.fallbackAfterSeconds,
+    });
     const config: GroupConfig = {
       ...base,
       exportTimeoutSeconds: this.exportTimeout?.toSeconds()
@@ -340,17 +365,37 @@ export class BackupPlan extends Construct {
           ? defaultExportTimeoutSeconds(nodeType)
           : UNKNOWN_NODE_EXPORT_TIMEOUT_SECONDS),
     };
-    this.protectedGroups.push({ group, config, label });
+    this.protectedGroups.push({ source, group, config, label });
     grantGroupSnapshots(this.fn, group, this.planId);
     useTopicFor(this, group, this.notificationTopic, label);
-    if (this.selfTestResource && Stack.of(group) === Stack.of(this)) {
-      this.selfTestResource.node.addDependency(group);
+    // The self-test checks the group, so it runs after the group (or the L1 passed in) exists.
+    if (this.selfTestResource && Stack.of(source) === Stack.of(this)) {
+      this.selfTestResource.node.addDependency(source);
     }
     defineGroupAlarms(new Construct(this, `Alarms${this.protectedGroups.length}`), this.alarmTopic, label, config, {
       exportAge: this.metricExportAge(id),
       failures: this.metricFailures(id, { period: FAILURES_PERIOD }),
       circuitOpen: this.metricCircuitOpen(id),
     });
+  }
+
+  /** The ids of the replication groups this plan protects, in the order `protect()` was called. */
+  public get protectedGroupIds(): string[] {
+    return this.protectedGroups.map((p) => p.group.replicationGroupId);
+  }
+
+  /**
+   * The RPO target of a protected group: the export age above which its alarm fires.
+   *
+   * @param replicationGroupId a group this plan protects
+   */
+  public rpoTargetOf(replicationGroupId: string): Duration {
+    const found = this.protectedGroups.find((p) => p.group.replicationGroupId === replicationGroupId);
+    if (!found) {
+      throw new ValidationError(this, `BackupPlan.rpoTargetOf: replication group ${describeValue(replicationGroupId)} is not protected by this plan; `
+        + `it protects ${this.protectedGroupIds.map((g) => describeValue(g)).join(', ') || 'nothing yet'}`);
+    }
+    return Duration.seconds(found.config.rpoTargetSeconds);
   }
 
   /**

@@ -24,6 +24,11 @@ export const METRIC_UNEXPORTED_BACKUPS = 'UnexportedBackups';
  * alarm can query by ReplicationGroupId alone).
  */
 export const METRIC_CIRCUIT_OPEN = 'CircuitOpen';
+/**
+ * Snapshots of the group named by the plan but tagged with another plan's id (Count): two plans protect the group, and
+ * the reconciler refuses to act on it (and fails the invocation) until one is removed.
+ */
+export const METRIC_FOREIGN_PLAN_SNAPSHOTS = 'ForeignPlanSnapshots';
 
 /** Tag put on every snapshot the plan creates; its value is the plan id. DeleteSnapshot is conditioned on it. */
 export const PLAN_TAG_KEY = 'cdk-elasticache-backup:plan';
@@ -40,7 +45,19 @@ export const ENV_FRESHNESS_CONFIG = 'FRESHNESS_CONFIG';
 /** Where the reconciler keeps its per-group state in the export bucket. */
 export const STATE_ROOT = 'state/';
 
-export function stateKey(replicationGroupId: string): string {
+/**
+ * The state of one plan for one group: `state/<group>/<planId>/plan.json`. The plan id keeps two plans (or a plan
+ * replaced by another) from sharing one record.
+ */
+export function stateKey(replicationGroupId: string, planId: string): string {
+  if (!planId || planId.includes('/')) {
+    throw new Error(`backup plan id must be a non-empty string without '/', got ${JSON.stringify(planId)}`);
+  }
+  return `${STATE_ROOT}${replicationGroupId}/${planId}/plan.json`;
+}
+
+/** Where versions before issue 10 kept the state (no plan id): adopted once by the plan that finds it. */
+export function legacyStateKey(replicationGroupId: string): string {
   return `${STATE_ROOT}${replicationGroupId}/plan.json`;
 }
 

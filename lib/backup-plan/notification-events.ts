@@ -10,6 +10,7 @@
  *
  * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ElastiCacheSNS.html
  */
+import { hasPlanNamePrefix } from './constants';
 import { ExportFailureSignal } from './planner';
 
 /** The part of an SNS Lambda event this module reads. */
@@ -35,7 +36,11 @@ export interface ElastiCacheNotice {
 export interface NotificationRun<G extends { readonly replicationGroupId: string }> {
   /** Protected groups to reconcile now (each once, in the order of `groups`); empty when nothing concerns a protected group. */
   readonly groups: G[];
-  /** Export failures to feed the planner (matched by text, like the EventBridge `Snapshot Export Failed` signal). */
+  /**
+   * Export failures to feed the planner (the notice as text, like the EventBridge `Snapshot Export Failed` signal).
+   * The planner fails the export in flight only when the text names its export (TargetSnapshotName); a notice that
+   * names only a member cluster or the snapshot leaves the export to its status and its timeout.
+   */
   readonly exportFailureSignals: ExportFailureSignal[];
   /** Backups that ElastiCache reports as failed (`ElastiCache:SnapshotFailed`), for logs and the failure metric. */
   readonly backupFailures: ElastiCacheNotice[];
@@ -61,13 +66,19 @@ export function isSnsEvent(event: unknown): event is SnsNotificationEvent {
 
 /**
  * The protected group a cluster or group id belongs to: the group itself, or a member `<group>-00N` /
- * `<group>-000N-00N`. Exact suffixes, so that `orders-eu-001` belongs to `orders-eu` and never to `orders`.
+ * `<group>-000N-00N`. Exact suffixes, so that `orders-eu-001` belongs to `orders-eu` and never to `orders`. A name
+ * the plan gave (a backup or an export: the group's hashed name prefix) belongs to its group too, so that a notice
+ * naming the plan's export reaches the export in flight.
  */
 export function groupOfSubject(subject: string, groupIds: readonly string[]): string | undefined {
   const id = subject.trim().toLowerCase();
   const exact = groupIds.find((g) => g.toLowerCase() === id);
   if (exact !== undefined) {
     return exact;
+  }
+  const named = groupIds.find((g) => hasPlanNamePrefix(g, subject.trim()));
+  if (named !== undefined) {
+    return named;
   }
   // Longest id first, so that a group named like another group's member (`orders-001`) wins over that group.
   return [...groupIds].sort((a, b) => b.length - a.length).find((groupId) => {

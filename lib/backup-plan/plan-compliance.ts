@@ -10,7 +10,7 @@ export function acknowledgeCompliance(fn: IConstruct, dlq: IConstruct, o: { inVp
   ack(dlq, 'AwsSolutions-SQS3', 'This queue is the dead-letter queue of the reconciler function');
   ack(fn, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
     'Lambda basic execution (write its own logs) is the managed policy aws-cdk-lib attaches to a function role');
-  ack(fn, 'AwsSolutions-L1', 'The runtime is the one projen generates for the library\'s handlers (Node.js 22), matching the bundle target');
+  ack(fn, 'AwsSolutions-L1', 'The runtime is the one projen generates for the library\'s handlers (Node.js 24), matching the bundle target');
   for (const id of ['HIPAA.Security-IAMNoInlinePolicy', 'NIST.800.53.R5-IAMNoInlinePolicy', 'PCI.DSS.321-IAMNoInlinePolicy']) {
     ack(fn, id, 'The role belongs to this one function; every protected group adds statements scoped to its own snapshots, '
       + 'and CDK renders grants as the role\'s own policy');

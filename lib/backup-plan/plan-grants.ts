@@ -1,11 +1,13 @@
 /*
  * The reconciler's ElastiCache permissions for one protected group. Internal: not exported from the package.
  */
-import { ArnFormat, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { IConstruct } from 'constructs';
 import { legacyPlanNamePattern, MAX_SNAPSHOT_NAME_LENGTH, PLAN_NAME_TAG, PLAN_TAG_KEY, planNamePattern } from './constants';
 import { IReplicationGroup } from '../replication-group/replication-group';
+import { BackupExportBucket } from '../storage/export-bucket';
 
 const ACK_REASON_SNAPSHOTS = 'ElastiCache snapshot names are chosen at run time (the plan\'s backups and exports are '
   + 'ceb-<hash of the group id>-<kind><time>[-<random>], automatic backups automatic.<member>-<time>); the wildcard is scoped to '
@@ -121,4 +123,14 @@ export function nagFlatten(stack: Stack, value: string): string {
     return JSON.stringify(node);
   };
   return visit(stack.resolve(value));
+}
+
+/**
+ * Only the plan's roles may write `manifests/` and `state/` of the export bucket (its policy denies every principal
+ * without the bucket's writer tag): the reconciler (whose role the self-test shares) and the export verifier carry it.
+ */
+export function tagPlanWriters(bucket: BackupExportBucket, functions: lambda.IFunction[]): void {
+  for (const fn of functions) {
+    Tags.of(fn.role!).add(bucket.writerTagKey, bucket.writerTagValue);
+  }
 }

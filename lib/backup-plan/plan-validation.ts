@@ -4,6 +4,7 @@
 import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { GroupConfig, MIN_INTERVAL_MINUTES } from './planner';
+import { DEFAULT_SETTINGS, MANUAL_BACKUPS_PER_NODE_PER_DAY } from './planner/types';
 import { DEFAULT_FULL_VERIFY_MAX_BYTES } from './verify-core';
 import { isDataTieringNodeType } from '../private/cache-rules';
 import { describeValue, ValidationError } from '../private/errors';
@@ -102,15 +103,71 @@ export function nodeTypeOf(group: IReplicationGroup): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/** The plan's reconciler works in its own region only. */
+/** Two values known at synth that differ (a deploy-time value never differs: only the service can tell). */
+function concreteAndDifferent(a: string, b: string): boolean {
+  return !Token.isUnresolved(a) && !Token.isUnresolved(b) && a !== b;
+}
+
+/**
+ * The plan's reconciler works in its own region and account only: ElastiCache backs up a group only in the group's
+ * region, and exports a backup only to a bucket of the backup's region.
+ */
 export function requireSameRegion(scope: IConstruct, label: string, group: IReplicationGroup): void {
-  const planRegion = Stack.of(scope).region;
-  const groupRegion = group.env.region;
-  if (Token.isUnresolved(planRegion) || Token.isUnresolved(groupRegion) || planRegion === groupRegion) {
+  const plan = Stack.of(scope);
+  if (concreteAndDifferent(plan.region, group.env.region)) {
+    throw new ValidationError(scope, `replication group ${describeValue(label)} is in ${group.env.region}, but the plan is in ${plan.region}; `
+      + 'a BackupPlan protects the groups of its own region (ElastiCache takes a backup only in the group\'s region and exports it only '
+      + 'to a bucket of that region): define one plan (and one export bucket) per region');
+  }
+  if (concreteAndDifferent(plan.account, group.env.account)) {
+    throw new ValidationError(scope, `replication group ${describeValue(label)} is in account ${group.env.account}, but the plan is in account `
+      + `${plan.account}; a BackupPlan protects the groups of its own account (its role calls CreateSnapshot and CopySnapshot, which `
+      + 'work on the caller\'s own account): define the plan in a stack of account ' + group.env.account);
+  }
+}
+
+/**
+ * The export bucket must be in the plan's region and account: ElastiCache's CopySnapshot refuses a target bucket of
+ * another region, and the plan grants its roles on the bucket through their own policies, which reach only buckets
+ * of their account (and a cross-environment reference would otherwise fail with aws-cdk-lib's generic advice to give
+ * the bucket a physical name, which would not make the export valid).
+ */
+export function requireBucketWithPlan(scope: IConstruct, bucket: BackupExportBucket): void {
+  const plan = Stack.of(scope);
+  const where = Stack.of(bucket);
+  if (concreteAndDifferent(plan.region, where.region)) {
+    throw new ValidationError(scope, `BackupPlan property 'exportBucket' is the bucket ${bucket.node.path} in ${where.region}, but the plan is in `
+      + `${plan.region}; ElastiCache exports a backup only to a bucket in the backup's own region (CopySnapshot with TargetBucket refuses `
+      + `any other), so the export bucket must be in ${plan.region}: define a BackupExportBucket in a stack of ${plan.region} and `
+      + `replicate it to ${where.region} with 'replicateTo'`);
+  }
+  if (concreteAndDifferent(plan.account, where.account)) {
+    throw new ValidationError(scope, `BackupPlan property 'exportBucket' is the bucket ${bucket.node.path} in account ${where.account}, but the `
+      + `plan is in account ${plan.account}; the plan's roles export to, read and write the bucket with their own IAM policies, which `
+      + `only reach buckets of their account: define the export bucket in a stack of account ${plan.account} (replicate it to another `
+      + 'account with a BackupReplicaBucket there)');
+  }
+}
+
+/**
+ * Issue 12: with an interval so short that a 24-hour window (plus the planner's margin) already holds 20 of the plan's
+ * backups, a failed backup leaves no slot for its retry: the next backup waits until a slot frees, an interval later.
+ */
+export function warnIntervalAtQuota(scope: IConstruct, label: string, interval: Duration | undefined): void {
+  if (interval === undefined || interval.isUnresolved()) {
     return;
   }
-  throw new ValidationError(scope, `replication group ${describeValue(label)} is in ${groupRegion}, but the plan is in ${planRegion}; `
-    + 'a BackupPlan protects the groups of its own region: define one plan (and one export bucket) per region');
+  const windowSeconds = 86_400 + DEFAULT_SETTINGS.quotaMarginSeconds;
+  const scheduled = Math.ceil(windowSeconds / interval.toSeconds());
+  if (scheduled + 1 <= MANUAL_BACKUPS_PER_NODE_PER_DAY) {
+    return;
+  }
+  const minimumMinutes = Math.floor(windowSeconds / 60 / (MANUAL_BACKUPS_PER_NODE_PER_DAY - 1)) + 1;
+  Annotations.of(scope).addWarningV2('cdk-elasticache-backup:BackupPlan:intervalAtQuota',
+    `'interval' of replication group ${describeValue(label)} is ${interval.toHumanString()}: ${scheduled} of the plan's backups fall in the `
+    + `24 hours (plus the plan's ${DEFAULT_SETTINGS.quotaMarginSeconds / 60}-minute margin) that the quota of ${MANUAL_BACKUPS_PER_NODE_PER_DAY} `
+    + 'manual backups per node counts, so a failed backup leaves no slot for its retry and costs an interval of RPO. '
+    + `Use an interval of at least ${minimumMinutes} minutes, or acknowledge this warning`);
 }
 
 /**

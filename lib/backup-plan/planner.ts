@@ -9,12 +9,12 @@
  * Not part of the jsii API (not exported from index.ts).
  */
 import { randomSuffix } from './constants';
-import { circuitState, createBackup } from './planner/backup-rules';
+import { BackupDecision, circuitState, CircuitState, createBackup, noteUndatedSnapshots } from './planner/backup-rules';
 import { PlanContext } from './planner/context';
-import { handleInFlight, promoteLateAttempt, startExport } from './planner/export-rules';
+import { CommittedExports, handleInFlight, newestCommitted, promoteLateAttempt, startExport } from './planner/export-rules';
 import { compact } from './planner/outcome';
-import { prune } from './planner/prune-rules';
-import { Decision, DEFAULT_SETTINGS, emptyState, GroupConfig, GroupMetrics, GroupState, ObservedGroup, PlanAction, PlannerSettings } from './planner/types';
+import { prune, PruneResult } from './planner/prune-rules';
+import { Decision, DEFAULT_SETTINGS, GroupConfig, GroupMetrics, GroupState, ObservedGroup, PlanAction, PlannerSettings } from './planner/types';
 import { compactTimestamp } from '../manifest/manifest';
 
 export * from './planner/types';
@@ -22,6 +22,7 @@ export { applyOutcome } from './planner/outcome';
 export { manualBackupsInWindow, manifestKeyTime, parseCompactTimestamp, throttleBackoffMs } from './planner/context';
 export { circuitState } from './planner/backup-rules';
 export { compactTimestamp };
+export { parseState, serializeState, StateError, tryParseState } from './state';
 
 /** Execution order: commit first (S3 only, lowers the RPO), then verification requests, export, create, prune. */
 const ORDER: Record<PlanAction['kind'], number> = { CommitManifest: 0, VerifyShard: 1, StartExport: 2, CreateSnapshot: 3, DeleteSnapshot: 4 };
@@ -34,43 +35,83 @@ const ORDER: Record<PlanAction['kind'], number> = { CommitManifest: 0, VerifySha
  *    exists, each must be non-empty and newer than the CopySnapshot call, then verified by the verifier Lambda
  *    (asked for with VerifyShard, answered by a result object); the manifest is written, last, once every shard
  *    verified against the version listed now. A corrupt, overwritten, planted or empty shard fails the attempt.
- *    A failed (event) or timed-out attempt (never while the source is seen busy) is retried under a new name.
- *    An unconfirmed one (CopySnapshot's answer never recorded) is re-issued under the same name.
- * 2. When nothing is in flight: the newest exportable snapshot without a trusted manifest is exported.
- * 3. When a backup is due: create one, unless the circuit breaker is open, the quota (plus a slot for exports, once
- *    they are known to count) is used up, a backup is being created, or the group is busy.
- * 4. Prune manual backups the plan created, older than retention, whose export is committed and trusted.
+ *    A failed (an event naming the export) or timed-out attempt (never while the source is seen busy) is retried
+ *    under a new name. An unconfirmed one (CopySnapshot's answer never recorded) is re-issued under the same name.
+ * 2. When nothing is in flight: the newest exportable snapshot without a trusted manifest is exported. Manifest keys
+ *    dated in the future are ignored (and reported) when finding the newest committed export.
+ * 3. When a backup is due (measured from the newest backup the plan exports, never from others' backups): create
+ *    one, unless the circuit breaker is open, the quota (plus a slot for exports, once they are known to count) is
+ *    used up, a backup is being created, or the group is busy.
+ * 4. Prune manual backups the plan created, older than retention plus a clock skew margin, whose export is
+ *    committed and trusted, at most `maxDeletionsPerRun`; none while the clocks disagree; a refused deletion
+ *    takes no slot until its retry time.
  *
  * @param random 8 lowercase base32 characters per call, for export names (cryptographic by default)
  */
 export function plan(obs: ObservedGroup, config: GroupConfig, now: Date, settings: PlannerSettings = DEFAULT_SETTINGS,
   random: () => string = randomSuffix): Decision {
-  const ctx = new PlanContext(obs, config, now, { ...DEFAULT_SETTINGS, ...settings }, random);
-  if (ctx.backoff) {
-    ctx.notes.push(`backing off ElastiCache calls until ${obs.state.backoffUntil}`);
-  }
+  const ctx = new PlanContext(obs, config, now, withDefaults(settings), random);
+  noteBackoff(ctx);
+  noteUndatedSnapshots(ctx);
   promoteLateAttempt(ctx);
   handleInFlight(ctx);
-  const newestCommittedMs = startExport(ctx);
+  const committed = newestCommitted(ctx);
+  startExport(ctx, committed.newestMs);
   const circuit = circuitState(ctx);
   const backup = createBackup(ctx, circuit);
-  prune(ctx);
+  const pruning = prune(ctx);
   noteFailedBackups(ctx);
+  return {
+    actions: [...ctx.actions].sort((a, b) => ORDER[a.kind] - ORDER[b.kind]),
+    state: nextState(ctx),
+    metrics: groupMetrics(ctx, { committed, circuit, backup, pruning }),
+    notes: ctx.notes,
+    ...(backup.blockedByQuota ? { backupBlockedByQuota: true } : {}),
+  };
+}
 
-  const nowMs = ctx.nowMs;
+/** The settings with a default for every one left out (or given as undefined). */
+function withDefaults(settings: PlannerSettings): Required<PlannerSettings> {
+  const given = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
+  return { ...DEFAULT_SETTINGS, ...given };
+}
+
+function noteBackoff(ctx: PlanContext): void {
+  if (ctx.backoff) {
+    ctx.notes.push(`backing off ElastiCache calls until ${ctx.obs.state.backoffUntil}`);
+  }
+}
+
+const seconds = (fromMs: number, toMs: number) => Math.max(0, Math.round((toMs - fromMs) / 1000));
+
+interface RuleResults {
+  readonly committed: CommittedExports;
+  readonly circuit: CircuitState;
+  readonly backup: BackupDecision;
+  readonly pruning: PruneResult;
+}
+
+function groupMetrics(ctx: PlanContext, r: RuleResults): GroupMetrics {
   const newestAvailable = ctx.available[0]?.createTime.getTime();
-  const metrics: GroupMetrics = {
-    backupAgeSeconds: newestAvailable === undefined ? undefined : Math.max(0, Math.round((nowMs - newestAvailable) / 1000)),
-    exportAgeSeconds: Number.isFinite(newestCommittedMs) ? Math.max(0, Math.round((nowMs - newestCommittedMs) / 1000)) : undefined,
+  return {
+    backupAgeSeconds: newestAvailable === undefined ? undefined : seconds(newestAvailable, ctx.nowMs),
+    exportAgeSeconds: Number.isFinite(r.committed.newestMs) ? seconds(r.committed.newestMs, ctx.nowMs) : undefined,
     exportsInFlight: ctx.inFlight ? 1 : 0,
     failures: ctx.failures,
-    manualBackupsLast24h: backup.counted,
-    unexportedBackups: circuit.unexported,
-    circuitOpen: circuit.open ? 1 : 0,
-    ...(circuit.open ? { circuitReason: circuit.reason } : {}),
+    manualBackupsLast24h: r.backup.counted,
+    unexportedBackups: r.circuit.unexported,
+    circuitOpen: r.circuit.open ? 1 : 0,
+    ...(r.circuit.open ? { circuitReason: r.circuit.reason } : {}),
+    futureManifests: r.committed.futureKeys.length,
+    refusedDeletions: ctx.refusedDeletions.length,
+    pruningHeldForClockSkew: r.pruning.heldForClockSkew ? 1 : 0,
   };
-  const actions = [...ctx.actions].sort((a, b) => ORDER[a.kind] - ORDER[b.kind]);
-  const state: GroupState = {
+}
+
+/** The state to persist (write-ahead): what the rules left in the context. */
+function nextState(ctx: PlanContext): GroupState {
+  const old = ctx.obs.state;
+  return compact({
     formatVersion: 1,
     inFlight: ctx.inFlight,
     lateAttempts: ctx.lateAttempts.length ? ctx.lateAttempts : undefined,
@@ -78,14 +119,14 @@ export function plan(obs: ObservedGroup, config: GroupConfig, now: Date, setting
     exportFailures: Object.keys(ctx.exportFailures).length ? ctx.exportFailures : undefined,
     created: ctx.created,
     exportCalls: ctx.exportCalls.length ? ctx.exportCalls : undefined,
-    exportsCountAgainstQuota: obs.state.exportsCountAgainstQuota || undefined,
+    exportsCountAgainstQuota: old.exportsCountAgainstQuota || undefined,
     distrustedManifests: ctx.distrusted.size ? [...ctx.distrusted] : undefined,
-    backoffUntil: ctx.backoff ? obs.state.backoffUntil : undefined,
-    createBackoffUntil: ctx.createBackoff ? obs.state.createBackoffUntil : undefined,
-    exportBackoffUntil: ctx.exportBackoff ? obs.state.exportBackoffUntil : undefined,
-    consecutiveThrottles: obs.state.consecutiveThrottles,
-  };
-  return { actions, state: compact(state), metrics, notes: ctx.notes, ...(backup.blockedByQuota ? { backupBlockedByQuota: true } : {}) };
+    backoffUntil: ctx.backoff ? old.backoffUntil : undefined,
+    createBackoffUntil: ctx.createBackoff ? old.createBackoffUntil : undefined,
+    exportBackoffUntil: ctx.exportBackoff ? old.exportBackoffUntil : undefined,
+    consecutiveThrottles: old.consecutiveThrottles,
+    refusedDeletions: ctx.refusedDeletions.length ? ctx.refusedDeletions : undefined,
+  });
 }
 
 /** A failed backup the plan created counts as one failure, once. */
@@ -99,30 +140,4 @@ function noteFailedBackups(ctx: PlanContext): void {
     }
     return c;
   });
-}
-
-/** Parses a persisted state, falling back to an empty one for anything unreadable (never throws). */
-export function parseState(text: string | undefined): GroupState {
-  if (!text) {
-    return emptyState();
-  }
-  try {
-    const raw = JSON.parse(text) as Partial<GroupState>;
-    if (raw.formatVersion !== 1) {
-      return emptyState();
-    }
-    return {
-      ...emptyState(),
-      ...raw,
-      exportAttempts: raw.exportAttempts ?? {},
-      created: Array.isArray(raw.created) ? raw.created : [],
-      consecutiveThrottles: raw.consecutiveThrottles ?? 0,
-    } as GroupState;
-  } catch {
-    return emptyState();
-  }
-}
-
-export function serializeState(state: GroupState): string {
-  return JSON.stringify(compact(state));
 }

@@ -4,15 +4,21 @@
  * The AWS SDK lives behind `ReconcileIo` (implemented in reconcile.lambda.ts, and by the simulator), so this file is
  * the exact code the Lambda runs, minus the clients. Not part of the jsii API.
  */
-import { isPlanSnapshotName, PLAN_TAG_KEY, randomSuffix, stateKey } from './constants';
+import { isPlanSnapshotName, legacyStateKey, PLAN_TAG_KEY, randomSuffix, stateKey } from './constants';
+import { checkBeforeDelete } from './delete-check';
 import {
-  applyOutcome, CommitManifestAction, Decision, DEFAULT_SETTINGS, DeleteSnapshotAction, ExportFailureSignal, GroupConfig, GroupState, InFlightExport,
-  ObjectInfo, ObservedSnapshot, OutcomeKind, parseState, plan, PlanAction, PlannerSettings, serializeState, VerifyShardAction,
+  applyOutcome, CommitManifestAction, Decision, DEFAULT_SETTINGS, ExportFailureSignal, GroupConfig, GroupState, InFlightExport,
+  ObjectInfo, ObservedSnapshot, OutcomeKind, plan, PlanAction, PlannerSettings, VerifyShardAction,
 } from './planner';
-import { parseVerificationResult, verificationRequestKey, verificationResultKey, verificationResultPrefix, VerificationResult, VerifyRequest } from './verify-core';
-import { checkManifestKey, checkObjectsAgainstManifest, describeProblems, isVerifiedManifest, ObjectHead } from '../manifest/integrity';
 import {
-  BackupManifest, compactTimestamp, MANIFEST_FORMAT_VERSION, ManifestShard, manifestPrefix, parseManifest, serializeManifest, shardNumberOf,
+  DEFAULT_MAX_TAG_CHECKS, ForeignSnapshot, foreignPlanMessage, forgetUnverifiedOwnership, judgeOwnership, snapshotsToCheck, TagFinding,
+  withRebuiltCreated,
+} from './planner/ownership-rules';
+import { rebaseOutcomes } from './state';
+import { isConditionFailure, LoadedState, loadState, saveState, StateConflictError, StateIo, stateLocation } from './state-store';
+import { parseVerificationResult, verificationRequestKey, verificationResultKey, verificationResultPrefix, VerificationResult, VerifyRequest } from './verify-core';
+import {
+  BackupManifest, compactTimestamp, MANIFEST_FORMAT_VERSION, ManifestShard, manifestPrefix, serializeManifest, shardNumberOf,
 } from '../manifest/manifest';
 import { parseRdbHeader } from '../rdb/header';
 
@@ -47,8 +53,16 @@ export interface GroupDescription {
   readonly memberClusterIds?: readonly string[];
 }
 
-/** Everything the reconciler reads and writes. Methods throw the service's errors (see `classifyError`). */
-export interface ReconcileIo {
+export { StateConflictError } from './state-store';
+export { checkBeforeDelete, PRUNE_SETTLE_SECONDS } from './delete-check';
+export type { DeleteBlock } from './delete-check';
+export type { VersionedText, WriteCondition } from './state-store';
+
+/**
+ * Everything the reconciler reads and writes. Methods throw the service's errors (see `classifyError`). The state
+ * object is read with `getVersionedText` and written only with `putTextIf` (state-store.ts).
+ */
+export interface ReconcileIo extends StateIo {
   readonly region: string;
   readonly bucketName: string;
   /** DescribeSnapshots --replication-group-id (all pages). */
@@ -82,6 +96,8 @@ export interface RunOptions {
   readonly signals?: readonly ExportFailureSignal[];
   /** 8 lowercase base32 characters per call, for export names. @default - cryptographic random */
   readonly random?: () => string;
+  /** ListTagsForResource calls per run for plan-named snapshots the state does not record. @default 20 */
+  readonly maxTagChecks?: number;
 }
 
 export interface ExecutedAction {
@@ -98,6 +114,10 @@ export interface GroupRunResult {
   /** Failures seen by the planner plus actions that were refused. */
   readonly failures: number;
   readonly state: GroupState;
+  /** Backups recorded again as the plan's from their plan tag in this run (a lost or adopted state). */
+  readonly rebuiltFromTags: number;
+  /** Runs of the group's plan (1) plus re-plans and rebases after a concurrent write of the state. */
+  readonly stateAttempts: number;
 }
 
 const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded', 'SlowDown', 'ThrottledException']);
@@ -234,9 +254,8 @@ Promise<{ objects: ObjectInfo[]; results: VerificationResult[] }> {
   return { objects, results };
 }
 
-/** Observes one group: the group, its snapshots, manifests (bounded listing), the watched exports, the state. */
-export async function observe(io: ReconcileIo, groupId: string, planState?: GroupState) {
-  const state = planState ?? parseState(await io.getText(stateKey(groupId)));
+/** Observes one group: the group, its snapshots, manifests (bounded listing), the watched exports. */
+export async function observe(io: ReconcileIo, groupId: string, state: GroupState) {
   const group = await io.describeGroup(groupId);
   const snapshots = await listGroupSnapshots(io, groupId, group);
   // The plan's own record, or a plan name (current or legacy format) when the record is gone (a lost state object).
@@ -256,58 +275,110 @@ export async function observe(io: ReconcileIo, groupId: string, planState?: Grou
   return { state, snapshots: observed, group, manifestKeys, exportObjects, verificationResults };
 }
 
+/** Two plans protect one group: a plan-named snapshot of it carries another plan's tag. Nothing was done. */
+export class ForeignPlanError extends Error {
+  public readonly loud = true;
+  constructor(public readonly replicationGroupId: string, planId: string, public readonly foreign: readonly ForeignSnapshot[]) {
+    super(foreignPlanMessage(replicationGroupId, planId, foreign));
+    this.name = 'ForeignPlanError';
+  }
+}
+
+/**
+ * Reads the plan tag of the plan-named snapshots the state does not record (bounded per run): this plan's are recorded
+ * again (a lost or adopted state is rebuilt), another plan's stop the run with `ForeignPlanError`.
+ */
+async function checkOwnership(io: ReconcileIo, groupId: string, loaded: LoadedState, snapshots: readonly ObservedSnapshot[],
+  options: RunOptions, now: Date): Promise<{ state: GroupState; rebuilt: number; notes: string[] }> {
+  // The key used before plan ids was shared by every plan of the group: its ownership records are checked again.
+  const base = loaded.origin === 'legacy' ? forgetUnverifiedOwnership(groupId, loaded.state, snapshots) : loaded.state;
+  const notes: string[] = loaded.origin === 'legacy' ? [`adopted the state of ${legacyStateKey(groupId)} (written before plan ids) as ${loaded.key}`] : [];
+  const findings: TagFinding[] = [];
+  for (const name of snapshotsToCheck(groupId, snapshots, base, now, options.maxTagChecks ?? DEFAULT_MAX_TAG_CHECKS)) {
+    try {
+      findings.push({ snapshotName: name, planTag: await io.snapshotTag(name, PLAN_TAG_KEY) });
+    } catch (e) {
+      if (classifyError(e) !== 'not-found') {
+        notes.push(`could not read the plan tag of ${name} (${describeError(e)}): the remaining ones are checked in the next run`);
+        break;
+      }
+    }
+  }
+  const verdict = judgeOwnership(options.planId, findings);
+  if (verdict.foreign.length > 0) {
+    throw new ForeignPlanError(groupId, options.planId, verdict.foreign);
+  }
+  if (verdict.ours.length > 0) {
+    notes.push(`recorded ${verdict.ours.length} backup(s) as this plan's from their ${PLAN_TAG_KEY} tag: ${verdict.ours.join(', ')}`);
+  }
+  return { state: withRebuiltCreated(base, verdict.ours, snapshots, now), rebuilt: verdict.ours.length, notes };
+}
+
 type BodyResult = OutcomeKind | { outcome: OutcomeKind; error: string } | void;
 
-/** Runs one group to completion (or until out of time). */
+/** The write-ahead lost against a concurrent writer before any call was made: the whole run is redone. */
+class WriteAheadConflict extends Error {}
+
+/** Attempts per run to write the state against concurrent writers (re-plans before the calls, rebases after). */
+export const MAX_STATE_ATTEMPTS = 3;
+
+/**
+ * Runs one group to completion (or until out of time). Throws `StateError` (unreadable or newer state, never
+ * written over), `ForeignPlanError` (another plan's snapshots; nothing done) or `StateConflictError`.
+ */
 export async function reconcileGroup(io: ReconcileIo, config: GroupConfig, options: RunOptions): Promise<GroupRunResult> {
+  let conflict = '';
+  for (let attempt = 1; attempt <= MAX_STATE_ATTEMPTS; attempt++) {
+    try {
+      return await reconcileOnce(io, config, options, attempt);
+    } catch (e) {
+      if (!(e instanceof WriteAheadConflict)) {
+        throw e;
+      }
+      conflict = e.message;
+    }
+  }
+  throw new StateConflictError(stateLocation(io, stateKey(config.replicationGroupId, options.planId)), MAX_STATE_ATTEMPTS, conflict);
+}
+
+/** The outcome of one executed action, as the state needs it (replayed onto a concurrent writer's state). */
+interface Outcome extends ExecutedAction {
+  readonly errorName?: string;
+  readonly at: Date;
+}
+
+/** `applyOutcome` with the error text as detail (planner versions that take it record why a deletion was refused). */
+type ApplyOutcome = (state: GroupState, action: PlanAction, outcome: OutcomeKind, now: Date, errorName?: string, detail?: string) => GroupState;
+const apply: ApplyOutcome = applyOutcome;
+
+async function reconcileOnce(io: ReconcileIo, config: GroupConfig, options: RunOptions, attempt: number): Promise<GroupRunResult> {
   const settings = options.settings ?? DEFAULT_SETTINGS;
   const outOfTime = options.outOfTime ?? (() => false);
   const groupId = config.replicationGroupId;
-  const seen = await observe(io, groupId);
+  const loaded = await loadState(io, groupId, options.planId);
+  const seen = await observe(io, groupId, loaded.state);
   const now = options.now();
-  const decision = plan({
+  const owned = await checkOwnership(io, groupId, loaded, seen.snapshots, options, now);
+  const planned = plan({
     replicationGroupId: groupId,
     groupAvailable: seen.group?.status === 'available',
     snapshots: seen.snapshots,
     manifestKeys: seen.manifestKeys,
     exportObjects: seen.exportObjects,
     verificationResults: seen.verificationResults,
-    state: seen.state,
+    state: owned.state,
     exportFailureSignals: options.signals ?? [],
   }, config, now, settings, options.random ?? randomSuffix);
+  const decision: Decision = owned.notes.length ? { ...planned, notes: [...owned.notes, ...planned.notes] } : planned;
 
-  const executed: ExecutedAction[] = [];
-  let written = serializeState(seen.state);
+  const outcomes: Outcome[] = [];
+  let store = loaded;
   let state = decision.state;
-  const persist = async () => {
-    const text = serializeState(state);
-    if (text !== written) {
-      await io.putText(stateKey(groupId), text);
-      written = text;
-    }
-  };
   const run = async (action: PlanAction, body: () => Promise<BodyResult>) => {
-    let outcome: OutcomeKind = 'ok';
-    let error: string | undefined;
-    let errorName: string | undefined;
-    if (outOfTime()) {
-      outcome = 'skipped';
-    } else {
-      try {
-        const r = (await body()) ?? 'ok';
-        [outcome, error] = typeof r === 'string' ? [r, undefined] : [r.outcome, r.error];
-      } catch (e) {
-        outcome = classifyError(e);
-        error = describeError(e);
-        errorName = (e as Error)?.name;
-        if (action.kind === 'StartExport' && !action.reissue && outcome === 'already-exists') {
-          error = `${error} (first CopySnapshot of ${action.exportName}: the object was there before this export, so it is `
-            + 'somebody else\'s, not ours; retrying under a new name)';
-        }
-      }
-    }
-    executed.push({ action, outcome, error });
-    state = applyOutcome(state, action, outcome, options.now(), errorName);
+    const x = await runAction(action, body, outOfTime);
+    const at = options.now();
+    outcomes.push({ ...x, at });
+    state = apply(state, action, x.outcome, at, x.errorName, x.error);
   };
 
   // Commits first, before the write-ahead: a manifest is idempotent and needs no intent record.
@@ -319,16 +390,90 @@ export async function reconcileGroup(io: ReconcileIo, config: GroupConfig, optio
   const writes = decision.actions.filter((a) => a.kind !== 'CommitManifest');
   if (writes.length > 0) {
     // Write-ahead: the names of backups, exports and verification requests are recorded before the calls, so a
-    // crash can be resumed.
-    await persist();
+    // crash can be resumed. Conditioned on the version read: a concurrent writer makes this run start over.
+    try {
+      store = await saveState(io, store, state);
+    } catch (e) {
+      throw isConditionFailure(e) ? new WriteAheadConflict(describeError(e)) : e;
+    }
   }
   for (const action of writes) {
-    await run(action, () => execute(io, groupId, action, seen.group, options));
+    const full = quotaRefusedEarlier(action, outcomes, state);
+    await run(action, full ? async () => ({ outcome: 'skipped', error: full }) : () => execute(io, groupId, action, seen.group, options));
   }
-  await persist();
-  const failed = executed.filter((x) => x.outcome === 'refused' || x.outcome === 'quota-exceeded' || x.outcome === 'integrity-failed'
+  const saved = await saveFinal(io, groupId, options.planId, store, state, outcomes);
+  const failed = outcomes.filter((x) => x.outcome === 'refused' || x.outcome === 'quota-exceeded' || x.outcome === 'integrity-failed'
     || (x.action.kind === 'StartExport' && !x.action.reissue && x.outcome === 'already-exists')).length;
-  return { replicationGroupId: groupId, decision, executed, failures: decision.metrics.failures + failed, state };
+  return {
+    replicationGroupId: groupId,
+    decision,
+    executed: outcomes.map(({ action, outcome, error }) => ({ action, outcome, error })),
+    failures: decision.metrics.failures + failed,
+    state: saved.state,
+    rebuiltFromTags: owned.rebuilt,
+    stateAttempts: attempt + saved.rebases,
+  };
+}
+
+/**
+ * Why a call that uses a slot of the per-node quota is not made, when an earlier call of the same run was refused for
+ * the quota: the slots are used up now, and the call would only be refused too (a second refusal the plan cannot
+ * excuse as learning). A CreateSnapshot always uses a slot; a CopySnapshot once exports are known to (the state after
+ * the refusal says so).
+ */
+export function quotaRefusedEarlier(action: PlanAction, earlier: readonly { action: PlanAction; outcome: OutcomeKind }[],
+  state: GroupState): string | undefined {
+  const refused = earlier.find((x) => x.outcome === 'quota-exceeded');
+  const usesSlot = action.kind === 'CreateSnapshot' || (action.kind === 'StartExport' && state.exportsCountAgainstQuota === true);
+  return refused && usesSlot
+    ? `not called: the ${refused.action.kind === 'CreateSnapshot' ? 'CreateSnapshot' : 'CopySnapshot'} before it in this run was refused for the quota`
+    : undefined;
+}
+
+/** Executes one action (unless out of time) and classifies how it ended. */
+async function runAction(action: PlanAction, body: () => Promise<BodyResult>, outOfTime: () => boolean):
+Promise<{ action: PlanAction; outcome: OutcomeKind; error?: string; errorName?: string }> {
+  if (outOfTime()) {
+    return { action, outcome: 'skipped' };
+  }
+  try {
+    const r = (await body()) ?? 'ok';
+    return typeof r === 'string' ? { action, outcome: r } : { action, outcome: r.outcome, error: r.error };
+  } catch (e) {
+    const outcome = classifyError(e);
+    let error = describeError(e);
+    if (action.kind === 'StartExport' && !action.reissue && outcome === 'already-exists') {
+      error = `${error} (first CopySnapshot of ${action.exportName}: the object was there before this export, so it is `
+        + 'somebody else\'s, not ours; retrying under a new name)';
+    }
+    return { action, outcome, error, errorName: (e as Error)?.name };
+  }
+}
+
+/**
+ * Writes the state after the calls. When another writer changed it since this run's read (or write-ahead), the calls
+ * were made: their outcomes are replayed onto the newer state (re-read), never dropped, within `MAX_STATE_ATTEMPTS`.
+ */
+async function saveFinal(io: ReconcileIo, groupId: string, planId: string, store: LoadedState, ours: GroupState, outcomes: readonly Outcome[]):
+Promise<{ state: GroupState; rebases: number }> {
+  let target = store;
+  let state = ours;
+  let cause = '';
+  for (let rebases = 0; rebases < MAX_STATE_ATTEMPTS; rebases++) {
+    try {
+      await saveState(io, target, state);
+      return { state, rebases };
+    } catch (e) {
+      if (!isConditionFailure(e)) {
+        throw e;
+      }
+      cause = describeError(e);
+    }
+    // Never written over when unreadable: loadState throws StateError.
+    target = await loadState(io, groupId, planId);
+    state = rebaseOutcomes(target.state, ours, outcomes.map((o) => (s: GroupState) => apply(s, o.action, o.outcome, o.at, o.errorName, o.error)));
+  }
+  throw new StateConflictError(stateLocation(io, store.key), MAX_STATE_ATTEMPTS, cause);
 }
 
 async function execute(io: ReconcileIo, groupId: string, action: Exclude<PlanAction, CommitManifestAction>,
@@ -370,81 +515,6 @@ async function requestVerification(io: ReconcileIo, groupId: string, action: Ver
     bucket: io.bucketName, key: o.key, versionId: o.versionId, etag: o.etag, sizeBytes: o.sizeBytes, resultKey: verificationResultKey(groupId, o.key),
   };
   await io.putText(verificationRequestKey(groupId, o.key, action.request), JSON.stringify(request));
-}
-
-/**
- * A manifest must be this old before its snapshot is deleted: long enough for S3 replication (15 minutes with
- * Replication Time Control) to deliver the export to the replica bucket, when the objects report no replication status.
- */
-export const PRUNE_SETTLE_SECONDS = 30 * 60;
-
-/** Why a snapshot must not be deleted yet: `wait` (replication pending), or `refuse` (no longer intact). */
-export interface DeleteBlock {
-  readonly kind: 'wait' | 'refuse';
-  readonly why: string;
-}
-
-/**
- * Why a snapshot must not be deleted now, or undefined: its manifest or an object is no longer intact (refuse), or
- * the export has not reached the replica bucket yet (wait).
- */
-export async function checkBeforeDelete(io: ReconcileIo, action: DeleteSnapshotAction, now: Date): Promise<DeleteBlock | undefined> {
-  const where = `s3://${io.bucketName}/${action.manifestKey}`;
-  const refuse = (why: string): DeleteBlock => ({ kind: 'refuse', why: `refusing to delete ${action.snapshotName}: ${why}` });
-  const text = await io.getText(action.manifestKey);
-  if (text === undefined) {
-    return refuse(`manifest ${where} no longer exists`);
-  }
-  let manifest: BackupManifest;
-  try {
-    manifest = parseManifest(text, where);
-  } catch (e) {
-    return refuse((e as Error).message);
-  }
-  const keyProblem = checkManifestKey(action.manifestKey, manifest, now);
-  if (keyProblem) {
-    return refuse(`manifest ${where}: ${keyProblem}`);
-  }
-  if (manifest.snapshotName !== action.snapshotName) {
-    return refuse(`manifest ${where} describes snapshot ${manifest.snapshotName}, not ${action.snapshotName}`);
-  }
-  if (!isVerifiedManifest(manifest)) {
-    return refuse(`manifest ${where} (format version ${manifest.formatVersion}) does not record a verification of every shard against a pinned `
-      + 'version: the plan never deletes a backup on an unverified manifest; it exports the snapshot again');
-  }
-  const heads = new Map<string, ObjectInfo | undefined>();
-  for (const shard of manifest.shards) {
-    heads.set(shard.key, await io.headObject(shard.key));
-  }
-  const problems = checkObjectsAgainstManifest(manifest, heads as ReadonlyMap<string, ObjectHead | undefined>, io.bucketName);
-  if (problems.length) {
-    return refuse(describeProblems(where, problems));
-  }
-  return replicationBlock(io, action, manifest, heads, now);
-}
-
-/** The export must have reached the replica bucket before its snapshot goes: the only other copy of the data. */
-async function replicationBlock(io: ReconcileIo, action: DeleteSnapshotAction, manifest: BackupManifest,
-  heads: ReadonlyMap<string, ObjectInfo | undefined>, now: Date): Promise<DeleteBlock | undefined> {
-  const manifestHead = await io.headObject(action.manifestKey);
-  const objects = [...heads.values(), manifestHead].filter((o): o is ObjectInfo => o !== undefined);
-  const pending = objects.filter((o) => o.replicationStatus !== undefined && o.replicationStatus !== 'COMPLETED');
-  if (pending.length) {
-    return {
-      kind: 'wait',
-      why: `not deleting ${action.snapshotName} yet: replication of ${pending.map((o) => `${o.key} (${o.replicationStatus})`).join(', ')} `
-        + 'to the replica bucket has not completed',
-    };
-  }
-  const ageSeconds = (now.getTime() - Date.parse(manifest.exportTime)) / 1000;
-  if (objects.every((o) => o.replicationStatus === undefined) && ageSeconds < PRUNE_SETTLE_SECONDS) {
-    return {
-      kind: 'wait',
-      why: `not deleting ${action.snapshotName} yet: its export was committed ${Math.round(ageSeconds)} s ago; waiting `
-        + `${PRUNE_SETTLE_SECONDS} s for replication to deliver it to the replica bucket`,
-    };
-  }
-  return undefined;
 }
 
 /** The manifest's record of one verified shard (format version 2). */

@@ -13,12 +13,15 @@ import {
 } from '@aws-sdk/client-elasticache';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
-  ENV_EXPORT_BUCKET, ENV_PLAN_CONFIG, GROUP_DIMENSION, hasPlanNamePrefix, METRIC_BACKUP_AGE, METRIC_CIRCUIT_OPEN, METRIC_EXPORT_AGE,
-  METRIC_EXPORTS_IN_FLIGHT, METRIC_FAILURES, METRIC_NAMESPACE, METRIC_UNEXPORTED_BACKUPS, STATE_ROOT,
+  ENV_EXPORT_BUCKET, ENV_PLAN_CONFIG, GROUP_DIMENSION, METRIC_BACKUP_AGE, METRIC_CIRCUIT_OPEN, METRIC_EXPORT_AGE,
+  METRIC_EXPORTS_IN_FLIGHT, METRIC_FAILURES, METRIC_FOREIGN_PLAN_SNAPSHOTS, METRIC_NAMESPACE, METRIC_UNEXPORTED_BACKUPS,
 } from './constants';
+import { groupsForEvent, InvocationEvent, signalsForEvent } from './event-routing';
 import { isSnsEvent, parseNotificationEvent } from './notification-events';
-import { DEFAULT_SETTINGS, ExportFailureSignal, GroupConfig, ObjectInfo, PlannerSettings } from './planner';
-import { GroupDescription, GroupRunResult, reconcileGroup, ReconcileIo, SnapshotDescription } from './reconcile-core';
+import { DEFAULT_SETTINGS, GroupConfig, ObjectInfo, PlannerSettings } from './planner';
+import {
+  ForeignPlanError, GroupDescription, GroupRunResult, reconcileGroup, ReconcileIo, SnapshotDescription, VersionedText, WriteCondition,
+} from './reconcile-core';
 
 /** The plan's configuration, as the construct serializes it into the environment. */
 export interface PlanConfig {
@@ -159,6 +162,35 @@ export class AwsReconcileIo implements ReconcileIo {
     await this.o.s3.send(new PutObjectCommand({ Bucket: this.bucketName, Key: key, Body: body, ContentType: 'application/json' }));
   }
 
+  public async getVersionedText(key: string): Promise<VersionedText | undefined> {
+    this.calls++;
+    try {
+      const res = await this.o.s3.send(new GetObjectCommand({ Bucket: this.bucketName, Key: key }));
+      const text = (await res.Body?.transformToString()) ?? '';
+      if (!res.ETag) {
+        throw new Error(`GetObject s3://${this.bucketName}/${key} returned no ETag: the state cannot be written conditionally`);
+      }
+      return { text, etag: res.ETag };
+    } catch (e) {
+      if (isNotFound(e)) {
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  /** PutObject with If-Match / If-None-Match (S3 conditional writes): 412 PreconditionFailed or 409 ConditionalRequestConflict. */
+  public async putTextIf(key: string, body: string, condition: WriteCondition): Promise<string> {
+    this.calls++;
+    const res = await this.o.s3.send(new PutObjectCommand({
+      Bucket: this.bucketName, Key: key, Body: body, ContentType: 'application/json', IfMatch: condition.ifMatch, IfNoneMatch: condition.ifNoneMatch,
+    }));
+    if (!res.ETag) {
+      throw new Error(`PutObject s3://${this.bucketName}/${key} returned no ETag: the next write of the state could not be conditioned`);
+    }
+    return res.ETag;
+  }
+
   public async readRange(key: string, length: number): Promise<Uint8Array> {
     this.calls++;
     const res = await this.o.s3.send(new GetObjectCommand({ Bucket: this.bucketName, Key: key, Range: `bytes=0-${length - 1}` }));
@@ -221,55 +253,8 @@ function toDescription(s: Snapshot): SnapshotDescription {
   };
 }
 
-/** An EventBridge event as far as the handler cares. */
-export interface InvocationEvent {
-  readonly 'source'?: string;
-  readonly 'detail-type'?: string;
-  readonly 'time'?: string;
-  readonly 'detail'?: Record<string, unknown>;
-}
-
-/** The groups an event is about (all of them for a scheduled run or an event that names none). */
-export function groupsForEvent(event: InvocationEvent | undefined, groups: readonly GroupConfig[]): GroupConfig[] {
-  if (!event || event.source === 'aws.events' || !event.detail) {
-    return [...groups];
-  }
-  let text: string;
-  if (event.source === 'aws.s3') {
-    const key = (event.detail.object as { key?: string } | undefined)?.key ?? '';
-    text = decodeURIComponent(key.replace(/\+/g, ' '));
-    // Export objects carry the group's name prefix (a hash); state objects (verification results) the group id.
-    const byPrefix = groups.find((g) => hasPlanNamePrefix(g.replicationGroupId, text));
-    if (byPrefix) {
-      return [byPrefix];
-    }
-    if (text.startsWith(STATE_ROOT)) {
-      const id = text.slice(STATE_ROOT.length).split('/')[0];
-      const owner = groups.find((g) => g.replicationGroupId === id);
-      return owner ? [owner] : [...groups];
-    }
-  } else {
-    // A snapshot event names the snapshot: plan names carry the group's prefix.
-    const sourceId = String(event.detail.SourceIdentifier ?? '');
-    const byPrefix = groups.find((g) => hasPlanNamePrefix(g.replicationGroupId, sourceId));
-    if (byPrefix) {
-      return [byPrefix];
-    }
-    text = JSON.stringify(event.detail);
-  }
-  // Longest id first: `prod-2` is not mistaken for `prod`.
-  const matched = [...groups].sort((a, b) => b.replicationGroupId.length - a.replicationGroupId.length)
-    .find((g) => text.includes(g.replicationGroupId));
-  return matched ? [matched] : [...groups];
-}
-
-/** Export failure signals carried by the invoking event. */
-export function signalsForEvent(event: InvocationEvent | undefined): ExportFailureSignal[] {
-  if (event?.source === 'aws.elasticache' && event['detail-type'] === 'Snapshot Export Failed') {
-    return [{ text: JSON.stringify(event.detail ?? {}), time: new Date(event.time ?? Date.now()) }];
-  }
-  return [];
-}
+export { groupsForEvent, signalsForEvent } from './event-routing';
+export type { InvocationEvent } from './event-routing';
 
 export interface HandlerDeps {
   readonly io: ReconcileIo;
@@ -315,7 +300,9 @@ function routeEvent(event: InvocationEvent | undefined, groups: readonly GroupCo
     }
     return { targets: run.groups, signals: run.exportFailureSignals };
   }
-  return { targets: groupsForEvent(event, groups), signals: signalsForEvent(event) };
+  // An event that cannot be decoded runs every group (never fails the invocation).
+  const targets = groupsForEvent(event, groups, (problem) => logger.warn('event not routed: running every group', { ...problem }));
+  return { targets, signals: signalsForEvent(event, now) };
 }
 
 /** The body of the handler, with its dependencies injected (tests call this directly). */
@@ -335,6 +322,7 @@ export async function runPlan(event: InvocationEvent | undefined, deps: HandlerD
   const ordered = [...targets.slice(start), ...targets.slice(0, start)];
   const results: GroupRunResult[] = [];
   let errors = 0;
+  const loud: string[] = [];
   for (const group of ordered) {
     if (outOfTime()) {
       logger.warn('out of time: groups left for the next run', { replicationGroupId: group.replicationGroupId });
@@ -346,6 +334,8 @@ export async function runPlan(event: InvocationEvent | undefined, deps: HandlerD
       logger.info('reconciled', {
         replicationGroupId: group.replicationGroupId,
         notes: result.decision.notes,
+        ...(result.rebuiltFromTags ? { rebuiltFromTags: result.rebuiltFromTags } : {}),
+        ...(result.stateAttempts > 1 ? { stateAttempts: result.stateAttempts } : {}),
         actions: result.executed.map((x) => ({ kind: x.action.kind, outcome: x.outcome, error: x.error })),
         metrics: result.decision.metrics,
         ...(result.decision.metrics.circuitOpen ? { circuitReason: result.decision.metrics.circuitReason } : {}),
@@ -361,9 +351,21 @@ export async function runPlan(event: InvocationEvent | undefined, deps: HandlerD
       ], m.circuitOpen ? { CircuitReason: m.circuitReason ?? 'unknown' } : undefined);
     } catch (e) {
       errors++;
+      const foreign = e instanceof ForeignPlanError ? e.foreign.length : undefined;
+      if ((e as { loud?: boolean }).loud) {
+        // Unreadable state, another plan's snapshots, or lost state writes: the invocation fails (Errors alarm) once
+        // every group had its turn.
+        loud.push(`${group.replicationGroupId}: ${(e as Error).message}`);
+      }
       logger.error('reconcile failed', { replicationGroupId: group.replicationGroupId, error: e as Error });
-      publishGroupMetrics(deps.newMetrics(), group.replicationGroupId, [[METRIC_FAILURES, MetricUnit.Count, 1]]);
+      publishGroupMetrics(deps.newMetrics(), group.replicationGroupId, [
+        [METRIC_FAILURES, MetricUnit.Count, 1],
+        [METRIC_FOREIGN_PLAN_SNAPSHOTS, MetricUnit.Count, foreign],
+      ]);
     }
+  }
+  if (loud.length > 0) {
+    throw new Error(`reconcile failed for ${loud.length} of ${ordered.length} groups (the others ran): ${loud.join(' | ')}`);
   }
   if (errors > 0 && errors === ordered.length) {
     // Nothing worked: fail the invocation, so the Errors alarm sees it.

@@ -122,7 +122,7 @@ function acknowledgeFindings(scope: Construct, handlers: lambda.Function[], full
     const logicalId = stack.resolve((h.node.defaultChild as lambda.CfnFunction).logicalId);
     ack(scope, `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`, 'The custom resource framework invokes any version of the self-test function');
   }
-  ack(scope, 'AwsSolutions-L1', 'The runtime is the one projen generates for the library\'s handlers (Node.js 22); the framework function is managed by aws-cdk-lib');
+  ack(scope, 'AwsSolutions-L1', 'The runtime is the one projen generates for the library\'s handlers (Node.js 24); the framework function is managed by aws-cdk-lib');
   const packs = (rule: string) => ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'].map((p) => `${p}-${rule}`);
   for (const id of packs('IAMNoInlinePolicy')) {
     ack(scope, id, 'The framework role has only what CDK grants it (invoke the self-test functions), rendered as the role\'s own policy');

@@ -100,13 +100,15 @@ export function isDataTieringNodeType(nodeType: string): boolean {
 /**
  * The AWS recommendation for `reserved-memory-percent` for a node type.
  *
- * 25 % in general; 30 % on small burstable nodes (`cache.t*.small`); 50 % on micro nodes and on data tiering nodes
- * (`cache.r6gd.*`), which need the most headroom for the copy-on-write memory of a backup.
+ * 25 % in general ("the default value and recommended for most cases"); up to 30 % on small burstable nodes
+ * (`cache.t*.small`) and up to 50 % on micro nodes; up to 50 % for write-heavy workloads on data tiering nodes
+ * (`cache.r6gd.*`). Data tiering alone does not call for more than 25 %.
  *
+ * @param writeHeavy whether the workload is write-heavy (only changes the answer for data tiering node types)
  * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/redis-memory-management.html
  */
-export function recommendedReservedMemoryPercent(nodeType: string): number {
-  if (/\.micro$/.test(nodeType) || isDataTieringNodeType(nodeType)) {
+export function recommendedReservedMemoryPercent(nodeType: string, writeHeavy: boolean = false): number {
+  if (/\.micro$/.test(nodeType) || (writeHeavy && isDataTieringNodeType(nodeType))) {
     return 50;
   }
   if (isBurstableNodeType(nodeType) && /\.small$/.test(nodeType)) {

@@ -9,6 +9,8 @@ export interface ParameterGroupInput {
   readonly clusterModeEnabled: boolean;
   readonly reservedMemoryPercent?: number;
   readonly parameters?: Record<string, string>;
+  /** Whether the workload is write-heavy (raises the data tiering recommendation to 50). */
+  readonly writeHeavy?: boolean;
 }
 
 const RESERVED_MEMORY_PERCENT = 'reserved-memory-percent';
@@ -54,10 +56,26 @@ export function parameterGroupProblems(input: ParameterGroupInput): string[] {
 export function renderParameters(input: ParameterGroupInput): Record<string, string> {
   const params = { ...(input.parameters ?? {}) };
   if (params[RESERVED_MEMORY_PERCENT] === undefined) {
-    params[RESERVED_MEMORY_PERCENT] = String(input.reservedMemoryPercent ?? recommendedReservedMemoryPercent(input.nodeType));
+    const recommended = recommendedReservedMemoryPercent(input.nodeType, input.writeHeavy ?? false);
+    params[RESERVED_MEMORY_PERCENT] = String(input.reservedMemoryPercent ?? recommended);
   }
   if (input.clusterModeEnabled) {
     params[CLUSTER_ENABLED] = 'yes';
   }
   return params;
+}
+
+/**
+ * The `reserved-memory-percent` the user chose when it is under the recommendation for the node type, else undefined.
+ * Deploy-time values and values given only through the recommendation are never reported.
+ */
+export function reservedMemoryBelowRecommendation(input: ParameterGroupInput): { given: number; recommended: number } | undefined {
+  const fromParameters = input.parameters?.[RESERVED_MEMORY_PERCENT];
+  const parsed = fromParameters === undefined || Token.isUnresolved(fromParameters) ? undefined : Number(fromParameters);
+  const given = input.reservedMemoryPercent ?? parsed;
+  if (given === undefined || Token.isUnresolved(given) || !Number.isFinite(given) || Token.isUnresolved(input.nodeType)) {
+    return undefined;
+  }
+  const recommended = recommendedReservedMemoryPercent(input.nodeType, input.writeHeavy ?? false);
+  return given < recommended ? { given, recommended } : undefined;
 }

@@ -8,6 +8,15 @@ import { ValidationError, describeValue } from './errors';
  * Helpers shared by the storage constructs (export and replica buckets). Internal: not exported from the package.
  */
 
+/**
+ * Where a BackupPlan keeps its state and its verification requests and results (`STATE_ROOT` of the backup plan,
+ * repeated here because storage is a lower layer than the plan; a test asserts they are equal).
+ */
+export const PLAN_STATE_ROOT = 'state/';
+
+/** The tag key that marks the IAM roles allowed to write and delete under `manifests/` and `state/` of an export bucket. */
+export const EXPORT_WRITER_TAG_KEY = 'cdk-elasticache-backup:export-writer';
+
 /** The concrete region and account of a construct's stack. */
 export interface ConcreteEnv {
   readonly region: string;

@@ -14,6 +14,12 @@ export const MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY;
 /** The shortest backup or maintenance window the service accepts. */
 export const MIN_WINDOW_MINUTES = 60;
 
+/**
+ * The longest maintenance window the service accepts: 24 hours ("60 minutes to 24 hours", ElastiCache maintenance
+ * window documentation; see the project's elasticache-facts reference).
+ */
+export const MAX_MAINTENANCE_WINDOW_MINUTES = MINUTES_PER_DAY;
+
 /** Days as ElastiCache spells them, in week order (the week starts on Sunday). */
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 

@@ -53,6 +53,8 @@ const MAX_AUX_STRING = 1024;
 
 /** Lowest RDB version Valkey writes with the `VALKEY` magic; 12..79 are "foreign" (Redis 7.4+, non-OSS). */
 export const FIRST_VALKEY_MAGIC_RDB_VERSION = 80;
+/** The last RDB version of open-source Redis (7.2); every Valkey reads it and all older ones. */
+export const LAST_OPEN_SOURCE_RDB_VERSION = 11;
 /** Redis 7.4 and later write RDB 12 and up under a non-OSS licence; Valkey reserves 12-79 for them and rejects them. */
 export const FOREIGN_RDB_VERSIONS = { first: 12, last: 79 } as const;
 
@@ -122,6 +124,19 @@ export function checkRdbCompatibility(rdbVersion: number, target: RdbTarget): Rd
         + 'export the data from a Redis OSS 7.2 or older / Valkey server, or migrate it with a tool that replays keys',
     };
   }
+  if (rdbVersion >= FIRST_VALKEY_MAGIC_RDB_VERSION && target.engineType === 'redis') {
+    // Redis OSS loaders accept only the REDIS magic (redis/redis src/rdb.c, "Wrong signature"); RDB 80+ is written with
+    // the VALKEY magic (valkey-io/valkey src/rdb.h, rdbUseValkeyMagic), so this holds for every Redis OSS version.
+    return {
+      status: 'error',
+      message: `RDB version ${rdbVersion} is a Valkey 9+ format (VALKEY magic) that no Redis OSS engine reads, got target ${engine}; `
+        + `restore into ${engineThatReads(rdbVersion)}`,
+    };
+  }
+  if (target.engineType === 'valkey' && rdbVersion <= LAST_OPEN_SOURCE_RDB_VERSION) {
+    // Every Valkey (7.2 on) reads RDB 1 to 11: valkey-io/valkey src/rdb.h (RDB_VERSION_MAP starts at 11 for 7.2).
+    return { status: 'ok', message: `every Valkey version reads RDB versions up to ${LAST_OPEN_SOURCE_RDB_VERSION}; the file is RDB ${rdbVersion}` };
+  }
   const newest = target.newestReadableRdbVersion;
   if (newest === undefined) {
     return {
@@ -157,6 +172,9 @@ function engineThatReads(rdbVersion: number): string {
   }
   if (rdbVersion === 80) {
     return 'Valkey 9.0 or newer';
+  }
+  if (rdbVersion === 81) {
+    return 'Valkey 9.2 or newer';
   }
   return 'a newer Valkey';
 }

@@ -1,5 +1,5 @@
 import { Duration, Token } from 'aws-cdk-lib';
-import { formatDailyWindow, formatWeeklyWindow, MINUTES_PER_DAY, MINUTES_PER_WEEK, WEEKDAYS } from '../private/windows';
+import { formatDailyWindow, formatWeeklyWindow, MAX_MAINTENANCE_WINDOW_MINUTES, MINUTES_PER_DAY, WEEKDAYS } from '../private/windows';
 
 /**
  * A time of day in UTC.
@@ -77,7 +77,7 @@ export class BackupWindow {
    * @param duration how long the window lasts, whole minutes, 60 minutes to 24 hours (exclusive); default 1 hour
    */
   public static startingAt(start: TimeOfDay, duration?: Duration): BackupWindow {
-    const minutes = windowMinutes('BackupWindow.startingAt', duration, MINUTES_PER_DAY, '24 hours');
+    const minutes = windowMinutes('BackupWindow.startingAt', duration, MINUTES_PER_DAY - 1, 'under 24 hours');
     return new BackupWindow(formatDailyWindow({ start: minuteOfDay('BackupWindow.startingAt', start), duration: minutes }));
   }
 
@@ -99,7 +99,7 @@ export class BackupWindow {
 /**
  * The weekly time range (UTC) during which ElastiCache may apply maintenance (patches, engine upgrades).
  *
- * At least 60 minutes, and it must not overlap the daily backup window (checked at synth).
+ * 60 minutes to 24 hours, and it must not overlap the daily backup window (checked at synth).
  *
  * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/maintenance-window.html
  *
@@ -111,8 +111,8 @@ export class MaintenanceWindow {
   /**
    * A window in ElastiCache's format, `ddd:hh24:mi-ddd:hh24:mi` (UTC), for example `sun:23:00-mon:01:30`.
    *
-   * `ddd` is one of `sun`, `mon`, `tue`, `wed`, `thu`, `fri`, `sat`. The format and the 60-minute minimum are checked
-   * when the window is used by a replication group.
+   * `ddd` is one of `sun`, `mon`, `tue`, `wed`, `thu`, `fri`, `sat`. The format and the length (60 minutes to 24 hours)
+   * are checked when the window is used by a replication group.
    */
   public static fromString(window: string): MaintenanceWindow {
     return new MaintenanceWindow(window);
@@ -122,10 +122,10 @@ export class MaintenanceWindow {
    * A window that starts at a time of the week and lasts a whole number of minutes.
    *
    * @param start when the window starts (UTC)
-   * @param duration how long the window lasts, whole minutes, 60 minutes to 7 days (exclusive); default 1 hour
+   * @param duration how long the window lasts, whole minutes, 60 minutes to 24 hours (the service's range); default 1 hour
    */
   public static startingAt(start: TimeOfWeek, duration?: Duration): MaintenanceWindow {
-    const minutes = windowMinutes('MaintenanceWindow.startingAt', duration, MINUTES_PER_WEEK, '7 days');
+    const minutes = windowMinutes('MaintenanceWindow.startingAt', duration, MAX_MAINTENANCE_WINDOW_MINUTES, 'at most 24 hours');
     const day = WEEKDAYS.indexOf(start.day);
     if (day < 0) {
       throw new Error(`MaintenanceWindow.startingAt: 'day' must be a DayOfWeek, got '${start.day}'`);
@@ -196,7 +196,7 @@ function minuteOfDay(factory: string, time: TimeOfDay): number {
   return time.hour * 60 + minute;
 }
 
-function windowMinutes(factory: string, duration: Duration | undefined, period: number, periodText: string): number {
+function windowMinutes(factory: string, duration: Duration | undefined, maxMinutes: number, maxText: string): number {
   if (duration === undefined) {
     return 60;
   }
@@ -204,8 +204,8 @@ function windowMinutes(factory: string, duration: Duration | undefined, period: 
     throw new Error(`${factory}: 'duration' cannot be a deploy-time value; the window text is built at synth time`);
   }
   const minutes = duration.toSeconds() / 60;
-  if (!Number.isInteger(minutes) || minutes < 60 || minutes >= period) {
-    throw new Error(`${factory}: 'duration' must be whole minutes, at least 60 minutes and under ${periodText}, got ${duration.toHumanString()}`);
+  if (!Number.isInteger(minutes) || minutes < 60 || minutes > maxMinutes) {
+    throw new Error(`${factory}: 'duration' must be whole minutes, at least 60 minutes and ${maxText}, got ${duration.toHumanString()}`);
   }
   return minutes;
 }

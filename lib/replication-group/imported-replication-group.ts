@@ -1,8 +1,10 @@
-import { ArnFormat, Resource, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Resource, ResourceEnvironment, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { aws_elasticache as elasticacheRefs } from 'aws-cdk-lib/interfaces';
 import { Construct } from 'constructs';
 import type { IReplicationGroup, ReplicationGroupAttributes } from './replication-group';
-import { DEFAULT_PORT, validatePort, validateReplicationGroupId } from './replication-group-rules';
+import { ReplicationGroupGrants } from './replication-group-grants';
+import { DEFAULT_PORT, replicationGroupIdErrors, validatePort } from './replication-group-rules';
 import { NODE_TYPE_PATTERN } from '../private/cache-rules';
 import { describeValue, ValidationError } from '../private/errors';
 
@@ -13,9 +15,19 @@ export class ImportedReplicationGroup extends Resource implements IReplicationGr
   public readonly connections: ec2.Connections;
   public readonly nodeType?: string;
 
-  constructor(scope: Construct, id: string, attrs: ReplicationGroupAttributes) {
-    super(scope, id);
-    const errors = [...validateReplicationGroupId(attrs.replicationGroupId), ...validatePort(attrs.port ?? DEFAULT_PORT)];
+  /** The reference aws-cdk-lib's L1 helpers take (`IReplicationGroupRef`). */
+  public get replicationGroupRef(): elasticacheRefs.ReplicationGroupReference {
+    return { replicationGroupId: this.replicationGroupId };
+  }
+
+  /** The grant methods of the group. */
+  public readonly grants: ReplicationGroupGrants;
+
+  constructor(
+    scope: Construct, id: string, attrs: ReplicationGroupAttributes, factory = 'ReplicationGroup.fromReplicationGroupAttributes', env?: ResourceEnvironment,
+  ) {
+    super(scope, id, env ? { account: env.account, region: env.region } : {});
+    const errors = [...replicationGroupIdErrors(attrs.replicationGroupId, factory), ...validatePort(attrs.port ?? DEFAULT_PORT)];
     if (attrs.nodeType !== undefined && !Token.isUnresolved(attrs.nodeType) && !NODE_TYPE_PATTERN.test(attrs.nodeType)) {
       errors.push(`'nodeType' must look like cache.<family>.<size>, got ${describeValue(attrs.nodeType)}; for example 'cache.r7g.large'`);
     }
@@ -29,7 +41,10 @@ export class ImportedReplicationGroup extends Resource implements IReplicationGr
       resource: 'replicationgroup',
       resourceName: attrs.replicationGroupId,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      account: this.env.account,
+      region: this.env.region,
     });
+    this.grants = ReplicationGroupGrants.fromReplicationGroup(this);
     this.connections = new ec2.Connections({
       securityGroups: attrs.securityGroups,
       defaultPort: ec2.Port.tcp(attrs.port ?? DEFAULT_PORT),

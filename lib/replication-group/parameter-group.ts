@@ -35,6 +35,15 @@ export interface CacheParameterGroupProps {
   readonly reservedMemoryPercent?: number;
 
   /**
+   * Whether the workload is write-heavy. On data tiering node types (`cache.r6gd.*`) AWS recommends reserving up to
+   * 50 % of memory for write-heavy workloads; this raises the default `reservedMemoryPercent` to 50 there. No effect on
+   * other node types.
+   *
+   * @default false
+   */
+  readonly writeHeavy?: boolean;
+
+  /**
    * Further engine parameters, by name. They may not contradict the cluster mode, nor set `reserved-memory`
    * (use `reservedMemoryPercent`).
    *
@@ -62,14 +71,15 @@ export class CacheParameterGroup extends Construct {
   /**
    * The AWS recommendation for `reserved-memory-percent` on a node type.
    *
-   * 25 in general; 30 on small burstable nodes (`cache.t*.small`); 50 on micro nodes (`cache.*.micro`) and on data
-   * tiering nodes (`cache.r6gd.*`).
+   * 25 in general (data tiering included); 30 on small burstable nodes (`cache.t*.small`); 50 on micro nodes
+   * (`cache.*.micro`) and, for write-heavy workloads, on data tiering nodes (`cache.r6gd.*`).
    *
    * @param nodeType the node type, for example `cache.r7g.large`
+   * @param writeHeavy whether the workload is write-heavy (only matters on data tiering node types); default false
    * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/redis-memory-management.html
    */
-  public static recommendedReservedMemoryPercent(nodeType: string): number {
-    return recommendedReservedMemoryPercent(nodeType);
+  public static recommendedReservedMemoryPercent(nodeType: string, writeHeavy?: boolean): number {
+    return recommendedReservedMemoryPercent(nodeType, writeHeavy ?? false);
   }
 
   /**
@@ -97,6 +107,7 @@ export class CacheParameterGroup extends Construct {
       clusterModeEnabled: props.clusterModeEnabled ?? false,
       reservedMemoryPercent: props.reservedMemoryPercent,
       parameters: props.parameters,
+      writeHeavy: props.writeHeavy,
     };
     const problems = parameterGroupProblems(input);
     if (problems.length > 0) {

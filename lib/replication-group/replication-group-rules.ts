@@ -11,9 +11,11 @@ import { BackupWindow, MaintenanceWindow } from './backup';
 import type { ReplicationGroupProps } from './replication-group';
 import { CacheEngine, EngineType } from '../engine';
 import {
-  AUTH_TOKEN_EXCLUDED_CHARACTERS, authTokenProblems, isBurstableNodeType, isDataTieringNodeType, NODE_TYPE_PATTERN, replicationGroupIdProblems,
+  AUTH_TOKEN_EXCLUDED_CHARACTERS, authTokenProblems, isBurstableNodeType, isDataTieringNodeType, NODE_TYPE_PATTERN,
 } from '../private/cache-rules';
 import { describeValue } from '../private/errors';
+import { ParameterGroupInput, reservedMemoryBelowRecommendation } from '../private/parameters';
+import { replicationGroupIdError } from '../private/replication-group-id';
 import {
   Arc,
   backupOverlapsMaintenance,
@@ -24,6 +26,7 @@ import {
   describeMinutes,
   formatDailyWindow,
   formatWeeklyWindow,
+  MAX_MAINTENANCE_WINDOW_MINUTES,
   MIN_WINDOW_MINUTES,
   parseDailyWindow,
   parseWeeklyWindow,
@@ -66,16 +69,10 @@ export function isConcrete(value: unknown): boolean {
   return value !== undefined && !Token.isUnresolved(value);
 }
 
-export function validateReplicationGroupId(id: string | undefined): string[] {
-  if (id === undefined || Token.isUnresolved(id)) {
-    return [];
-  }
-  const problems = replicationGroupIdProblems(id);
-  if (problems.length === 0) {
-    return [];
-  }
-  return [`'replicationGroupId' is invalid, got ${describeValue(id)}: it ${problems.join(', ')}; use 1 to 40 lowercase letters, `
-    + 'digits or hyphens, starting with a letter, without \'--\' and without a trailing hyphen'];
+/** The id errors (none or one) of a replication group id given to `constructName`; tokens pass. */
+export function replicationGroupIdErrors(id: string | undefined, constructName: string): string[] {
+  const error = replicationGroupIdError(constructName, 'replicationGroupId', id);
+  return error === undefined ? [] : [error];
 }
 
 export function validateNodeType(nodeType: string, clusterModeEnabled: boolean): string[] {
@@ -268,8 +265,8 @@ export function checkWeeklyWindow(text: string, errors: string[]): Arc | undefin
       + `got ${describeValue(text)}; for example 'sun:23:00-mon:01:30'`);
     return undefined;
   }
-  if (arc.duration < MIN_WINDOW_MINUTES) {
-    errors.push(`'maintenanceWindow' must be at least 60 minutes long, got ${describeValue(text)} (${describeMinutes(arc.duration)}); `
+  if (arc.duration < MIN_WINDOW_MINUTES || arc.duration > MAX_MAINTENANCE_WINDOW_MINUTES) {
+    errors.push(`'maintenanceWindow' must be 60 minutes to 24 hours long, got ${describeValue(text)} (${describeMinutes(arc.duration)}); `
       + 'for example \'sun:05:00-sun:06:00\'');
     return undefined;
   }
@@ -293,6 +290,26 @@ export function acknowledgeAuthTokenSecret(secret: secretsmanager.Secret, custom
     for (const pack of ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321']) {
       Validations.of(secret).acknowledge({ id: `${pack}-SecretsManagerUsingKMSKey`, reason: keyReason });
     }
+  }
+}
+
+/**
+ * Synth warnings about risky but legal settings: memory reserved under the AWS recommendation, and a removal policy
+ * that deletes the group without a final backup. Acknowledgeable like the others.
+ */
+export function addRiskWarnings(scope: Construct, parameters: ParameterGroupInput, removalPolicy: RemovalPolicy): void {
+  const annotations = Annotations.of(scope);
+  const low = reservedMemoryBelowRecommendation(parameters);
+  if (low) {
+    annotations.addWarningV2(`${WARNING_PREFIX}:lowReservedMemory`,
+      `reserved-memory-percent is ${low.given}, under the ${low.recommended} AWS recommends for ${parameters.nodeType}`
+      + `${parameters.writeHeavy ? ' with a write-heavy workload' : ''}: backups and replica syncs may fail or fall back to a slower `
+      + `forkless save when memory runs short; set 'reservedMemoryPercent' to ${low.recommended} or more, or acknowledge this warning`);
+  }
+  if (removalPolicy === RemovalPolicy.DESTROY) {
+    annotations.addWarningV2(`${WARNING_PREFIX}:noFinalSnapshot`,
+      'removalPolicy is RemovalPolicy.DESTROY: removing or replacing the replication group deletes it and its automatic backups '
+      + 'without a final backup; use RemovalPolicy.SNAPSHOT (the default) or RETAIN for data you need, or acknowledge this warning');
   }
 }
 

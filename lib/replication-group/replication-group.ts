@@ -1,291 +1,31 @@
-import { ArnFormat, Duration, IResource, RemovalPolicy, Resource, SecretValue, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import { aws_elasticache as elasticacheRefs } from 'aws-cdk-lib/interfaces';
 import { Construct } from 'constructs';
-import { BackupOptions, MaintenanceWindow } from './backup';
 import { ImportedReplicationGroup } from './imported-replication-group';
 import { CacheParameterGroup } from './parameter-group';
+import { ReplicationGroupGrants } from './replication-group-grants';
+import { memberClusterIds, memberMetric } from './replication-group-metrics';
 import {
-  addWarnings, retainOwnHelpers, DEFAULT_NODE_TYPE, DEFAULT_PORT, DEFAULT_RETENTION_DAYS, defaultSubnets, generateAuthTokenSecret, resolveWindows,
-  snapshottingMember, validateBackup, validateEncryption, validateNodeType, validatePort, validateReplicationGroupId, validateTopology,
+  ClusterMode, IReplicationGroup, ReplicationGroupAttributes, ReplicationGroupMetricOptions, ReplicationGroupProps,
+} from './replication-group-props';
+import {
+  addRiskWarnings, addWarnings, retainOwnHelpers, DEFAULT_NODE_TYPE, DEFAULT_PORT, DEFAULT_RETENTION_DAYS, defaultSubnets, generateAuthTokenSecret,
+  resolveWindows, replicationGroupIdErrors, snapshottingMember, validateBackup, validateEncryption, validateNodeType, validatePort, validateTopology,
 } from './replication-group-rules';
 import { CacheEngine } from '../engine';
+import { registerReplicationGroupId } from '../private/app-registry';
 import { generateReplicationGroupId, isDataTieringNodeType } from '../private/cache-rules';
 import { ValidationError } from '../private/errors';
 import { parameterGroupProblems } from '../private/parameters';
 
-/**
- * An ElastiCache replication group (Valkey or Redis OSS), defined here or imported.
- */
-export interface IReplicationGroup extends IResource, ec2.IConnectable {
-  /**
-   * The replication group identifier.
-   *
-   * @attribute
-   */
-  readonly replicationGroupId: string;
-
-  /**
-   * The ARN of the replication group.
-   *
-   * @attribute
-   */
-  readonly replicationGroupArn: string;
-}
-
-/**
- * Whether the keyspace is split into shards (Valkey/Redis OSS cluster mode).
- *
- * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Replication.Redis-RedisCluster.html
- */
-export enum ClusterMode {
-  /** One shard: a primary and its replicas. Backups can be taken from a replica. */
-  DISABLED = 'disabled',
-  /** Several shards, each a primary and its replicas; clients must support cluster mode. */
-  ENABLED = 'enabled',
-}
-
-/**
- * Whether clients must use TLS when transit encryption is on.
- *
- * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/in-transit-encryption.html
- */
-export enum TransitEncryptionMode {
-  /** Clients may connect with or without TLS (for migrating clients to TLS). */
-  PREFERRED = 'preferred',
-  /** Clients must connect with TLS. */
-  REQUIRED = 'required',
-}
-
-/**
- * Properties of a `ReplicationGroup`.
- */
-export interface ReplicationGroupProps {
-  /**
-   * The VPC to place the nodes in.
-   */
-  readonly vpc: ec2.IVpc;
-
-  /**
-   * The subnets for the subnet group.
-   *
-   * @default - the VPC's private subnets with egress, or its isolated subnets when it has none
-   */
-  readonly vpcSubnets?: ec2.SubnetSelection;
-
-  /**
-   * The security groups of the nodes.
-   *
-   * @default - one new security group with no ingress and no egress rules; allow clients with `connections`
-   */
-  readonly securityGroups?: ec2.ISecurityGroup[];
-
-  /**
-   * The port the nodes listen on.
-   *
-   * @default 6379
-   */
-  readonly port?: number;
-
-  /**
-   * The engine and version.
-   *
-   * @default CacheEngine.VALKEY_8_0
-   */
-  readonly engine?: CacheEngine;
-
-  /**
-   * The node type.
-   *
-   * Burstable (`cache.t*`) types give a warning; data tiering types (`cache.r6gd.*`) turn data tiering on and give a
-   * warning (their backups cannot be exported to S3).
-   *
-   * @default 'cache.r7g.large'
-   * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/CacheNodes.SupportedTypes.html
-   */
-  readonly nodeType?: string;
-
-  /**
-   * Whether the keyspace is split into shards.
-   *
-   * @default ClusterMode.DISABLED
-   */
-  readonly clusterMode?: ClusterMode;
-
-  /**
-   * The number of shards (node groups), 1 to 500. Only with `ClusterMode.ENABLED`.
-   *
-   * @default 1
-   */
-  readonly shards?: number;
-
-  /**
-   * The number of replicas in each shard, 0 to 5. A group has at most 500 nodes (shards x (replicas + 1)).
-   *
-   * With at least one replica, Multi-AZ and automatic failover are turned on.
-   *
-   * @default 1
-   */
-  readonly replicasPerShard?: number;
-
-  /**
-   * Whether to place replicas in other Availability Zones than their primary and fail over across zones.
-   *
-   * @default - true when there is at least one replica per shard
-   */
-  readonly multiAz?: boolean;
-
-  /**
-   * Whether the data on disk (backups, swap) is encrypted.
-   *
-   * @default true
-   */
-  readonly atRestEncryption?: boolean;
-
-  /**
-   * The KMS key for encryption at rest.
-   *
-   * @default - the AWS managed key for ElastiCache
-   */
-  readonly encryptionKey?: kms.IKey;
-
-  /**
-   * Whether connections use TLS.
-   *
-   * @default true
-   */
-  readonly transitEncryption?: boolean;
-
-  /**
-   * Whether clients must use TLS. Needs Valkey 7.2+ or Redis OSS 7.0+.
-   *
-   * @default - TransitEncryptionMode.REQUIRED (the service default when transit encryption is on)
-   */
-  readonly transitEncryptionMode?: TransitEncryptionMode;
-
-  /**
-   * The AUTH token (password), 16 to 128 characters: letters, digits and `! & # $ ^ < > -`.
-   *
-   * Prefer `authTokenSecret` or the generated secret; a plain-text value ends up in the template.
-   *
-   * @default - a token generated in Secrets Manager (see `authTokenSecret`)
-   * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html
-   */
-  readonly authToken?: SecretValue;
-
-  /**
-   * A Secrets Manager secret whose whole `SecretString` is the AUTH token.
-   *
-   * @default - when transit encryption is on and neither `authToken` nor `userGroupIds` is given, a secret is
-   * generated (64 characters from letters, digits and `! & # $ ^ < > -`)
-   */
-  readonly authTokenSecret?: secretsmanager.ISecret;
-
-  /**
-   * RBAC user groups to associate instead of an AUTH token. Needs transit encryption.
-   *
-   * @default - no user groups; an AUTH token is used
-   * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Clusters.RBAC.html
-   */
-  readonly userGroupIds?: string[];
-
-  /**
-   * The weekly maintenance window (UTC). Must not overlap the backup window.
-   *
-   * @default - sun:05:00-sun:06:00 UTC, or when the backup window overlaps it, one hour on Sunday starting when
-   * the backup window ends
-   */
-  readonly maintenanceWindow?: MaintenanceWindow;
-
-  /**
-   * The SNS topic that receives the group's events (backups, failovers, maintenance). It must be in the same account.
-   *
-   * @default - no notifications
-   * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ElastiCacheSNS.html
-   */
-  readonly notificationTopic?: sns.ITopic;
-
-  /**
-   * The replication group identifier: 1 to 40 lowercase letters, digits or hyphens, starting with a letter, without
-   * `--` and without a trailing hyphen.
-   *
-   * @default - generated from the construct path (readable part plus a hash), stable as long as the path is
-   */
-  readonly replicationGroupId?: string;
-
-  /**
-   * The description of the replication group.
-   *
-   * @default - the construct path
-   */
-  readonly description?: string;
-
-  /**
-   * Further engine parameters for the parameter group, by name.
-   *
-   * @default - none besides `reserved-memory-percent` and, with cluster mode, `cluster-enabled`
-   */
-  readonly parameters?: Record<string, string>;
-
-  /**
-   * The percent of memory reserved for backups, replication and failover, integer 0 to 100.
-   *
-   * @default - the AWS recommendation for the node type: 25, 30 on small burstable nodes, 50 on micro and data
-   * tiering nodes (see `CacheParameterGroup.recommendedReservedMemoryPercent`)
-   */
-  readonly reservedMemoryPercent?: number;
-
-  /**
-   * What happens to the replication group when it is removed from the stack or replaced.
-   *
-   * @default RemovalPolicy.SNAPSHOT - a final backup is taken, then the group is deleted
-   */
-  readonly removalPolicy?: RemovalPolicy;
-
-  /**
-   * Automatic backup settings.
-   *
-   * @default - daily backups kept 15 days, in a window that does not overlap the maintenance window, taken from a
-   * replica when cluster mode is disabled and there is one
-   */
-  readonly backup?: BackupOptions;
-}
-
-/**
- * Attributes of an existing replication group, for `ReplicationGroup.fromReplicationGroupAttributes`.
- */
-export interface ReplicationGroupAttributes {
-  /**
-   * The replication group identifier.
-   */
-  readonly replicationGroupId: string;
-
-  /**
-   * The security groups of the nodes, for `connections`.
-   *
-   * @default - no security groups
-   */
-  readonly securityGroups?: ec2.ISecurityGroup[];
-
-  /**
-   * The port the nodes listen on, the default port of `connections`.
-   *
-   * @default 6379
-   */
-  readonly port?: number;
-
-  /**
-   * The group's node type, for example `cache.r7g.large`. Lets a `BackupPlan` refuse data tiering groups at synth
-   * time and derive the export timeout from the node's memory.
-   *
-   * @default - unknown: the plan checks the node type at deploy time (self-test) and uses the default export timeout
-   */
-  readonly nodeType?: string;
-}
-
+// The public shapes and the grants class live in their own files; re-exported here so existing import paths keep working.
+export * from './replication-group-props';
+export * from './replication-group-grants';
 
 /**
  * A Valkey or Redis OSS replication group, ready for backup and restore by default.
@@ -306,6 +46,16 @@ export class ReplicationGroup extends Resource implements IReplicationGroup {
   public static fromReplicationGroupAttributes(scope: Construct, id: string, attrs: ReplicationGroupAttributes): IReplicationGroup {
     return new ImportedReplicationGroup(scope, id, attrs);
   }
+
+  /**
+   * Imports an existing replication group by its identifier (checked like `replicationGroupId`; tokens pass).
+   */
+  public static fromReplicationGroupId(scope: Construct, id: string, replicationGroupId: string): IReplicationGroup {
+    return new ImportedReplicationGroup(scope, id, { replicationGroupId }, 'ReplicationGroup.fromReplicationGroupId');
+  }
+
+  /** Grant methods: `connect` (IAM authentication), `describe`, `createSnapshot`, `actions`. */
+  public readonly grants: ReplicationGroupGrants;
 
   /** The replication group identifier, a plain string known at synth (lowercase). */
   public readonly replicationGroupId: string;
@@ -387,20 +137,22 @@ export class ReplicationGroup extends Resource implements IReplicationGroup {
     const hasReplica = !Token.isUnresolved(replicas) && replicas > 0;
     const fromReplica = props.backup?.fromReplica ?? (!clusterModeEnabled && hasReplica);
 
+    const parameterInput = {
+      family: engine.parameterGroupFamily,
+      nodeType,
+      clusterModeEnabled,
+      reservedMemoryPercent: props.reservedMemoryPercent,
+      parameters: props.parameters,
+      writeHeavy: props.writeHeavy,
+    };
     const errors: string[] = [
-      ...validateReplicationGroupId(props.replicationGroupId),
+      ...replicationGroupIdErrors(props.replicationGroupId, 'ReplicationGroup'),
       ...validateNodeType(nodeType, clusterModeEnabled),
       ...validateTopology(props, clusterModeEnabled, shards, replicas),
       ...validateBackup(props, clusterModeEnabled, replicas, retention),
       ...validateEncryption(this, props, engine, transitEncryption, atRestEncryption),
       ...validatePort(port),
-      ...parameterGroupProblems({
-        family: engine.parameterGroupFamily,
-        nodeType,
-        clusterModeEnabled,
-        reservedMemoryPercent: props.reservedMemoryPercent,
-        parameters: props.parameters,
-      }),
+      ...parameterGroupProblems(parameterInput),
     ];
     const windows = resolveWindows(props.backup?.window, props.maintenanceWindow, errors);
     if (errors.length > 0) {
@@ -414,6 +166,7 @@ export class ReplicationGroup extends Resource implements IReplicationGroup {
     this.replicasPerShard = replicas;
     this.port = port;
     this.replicationGroupId = replicationGroupId;
+    registerReplicationGroupId(this, 'ReplicationGroup', replicationGroupId);
     this.backupRetention = retention;
     this.backupWindow = windows.backup;
     this.maintenanceWindow = windows.maintenance;
@@ -426,8 +179,9 @@ export class ReplicationGroup extends Resource implements IReplicationGroup {
     });
 
     addWarnings(this, retention, replicas, nodeType, transitEncryption);
-
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
+    addRiskWarnings(this, parameterInput, removalPolicy);
+    this.grants = ReplicationGroupGrants.fromReplicationGroup(this);
     const subnetIds = props.vpc.selectSubnets(props.vpcSubnets ?? defaultSubnets(props.vpc)).subnetIds;
     const subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
       description: `Subnets of ElastiCache replication group ${this.node.path}`,
@@ -450,6 +204,7 @@ export class ReplicationGroup extends Resource implements IReplicationGroup {
       clusterModeEnabled,
       reservedMemoryPercent: props.reservedMemoryPercent,
       parameters: props.parameters,
+      writeHeavy: props.writeHeavy,
     });
 
     const generateToken = !props.authToken && !props.userGroupIds && transitEncryption;
@@ -518,6 +273,64 @@ export class ReplicationGroup extends Resource implements IReplicationGroup {
     }
     this.topic = topic;
     this.cfnResource.notificationTopicArn = topic.topicArn;
+  }
+
+  /** The reference aws-cdk-lib's L1 helpers take (`IReplicationGroupRef`). */
+  public get replicationGroupRef(): elasticacheRefs.ReplicationGroupReference {
+    return { replicationGroupId: this.replicationGroupId };
+  }
+
+  /**
+   * The member cache cluster ids as created: `<id>-001`, `<id>-002`, ... (cluster mode disabled) or `<id>-0001-001`, ...
+   * (cluster mode enabled). These are the `CacheClusterId` dimension values of the group's CloudWatch metrics.
+   */
+  public get memberClusterIds(): string[] {
+    return memberClusterIds(this.replicationGroupId, this.clusterModeEnabled, this.shardCount, this.replicasPerShard);
+  }
+
+  /**
+   * A metric of one member node (namespace `AWS/ElastiCache`, dimension `CacheClusterId`; ElastiCache has no
+   * replication-group-wide dimension for node metrics). Average over 5 minutes unless given.
+   *
+   * @param metricName the metric, for example `CurrItems`
+   * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/CacheMetrics.Redis.html
+   */
+  public metric(metricName: string, props?: ReplicationGroupMetricOptions): cloudwatch.Metric {
+    return memberMetric(metricName, 'Average', this.defaultMetricMember, props);
+  }
+
+  /**
+   * `DatabaseMemoryUsagePercentage` of a member: the memory used by data, as a percent of what is available after
+   * `reserved-memory-percent`. Backups need headroom. Maximum over 5 minutes unless given.
+   */
+  public metricDatabaseMemoryUsagePercentage(props?: ReplicationGroupMetricOptions): cloudwatch.Metric {
+    return memberMetric('DatabaseMemoryUsagePercentage', 'Maximum', this.defaultMetricMember, props);
+  }
+
+  /**
+   * `SaveInProgress` of a member: 1 while a background save (backup or replica sync) runs, else 0. Maximum over
+   * 5 minutes unless given.
+   */
+  public metricSaveInProgress(props?: ReplicationGroupMetricOptions): cloudwatch.Metric {
+    return memberMetric('SaveInProgress', 'Maximum', this.defaultMetricMember, props);
+  }
+
+  /**
+   * `ReplicationLag` of a replica, in seconds (published by replicas only). Maximum over 5 minutes unless given.
+   */
+  public metricReplicationLag(props?: ReplicationGroupMetricOptions): cloudwatch.Metric {
+    return memberMetric('ReplicationLag', 'Maximum', this.defaultMetricMember, props);
+  }
+
+  /**
+   * `EngineCPUUtilization` of a member: the engine thread's CPU, in percent. Maximum over 5 minutes unless given.
+   */
+  public metricEngineCPUUtilization(props?: ReplicationGroupMetricOptions): cloudwatch.Metric {
+    return memberMetric('EngineCPUUtilization', 'Maximum', this.defaultMetricMember, props);
+  }
+
+  private get defaultMetricMember(): string {
+    return this.snapshottingClusterId ?? this.memberClusterIds[0];
   }
 
   /**

@@ -7,6 +7,7 @@ import { BoundBackupSource, grantWithWildcards, PREFLIGHT_BUCKET_ACTIONS, PREFLI
 import { manifestPrefix } from '../manifest/manifest';
 import { planNamePrefix } from '../manifest/names';
 import { describeValue } from '../private/errors';
+import { replicationGroupIdError } from '../private/replication-group-id';
 
 /**
  * Options for `BackupSource.latestExport`.
@@ -17,7 +18,8 @@ export interface LatestExportOptions {
    *
    * CloudFormation caps a custom resource's answer at 4 KB, so the resolved ARNs come back in chunks of 20, one
    * extra custom resource per chunk; this sets how many chunks are defined. The preflight fails, saying so, when the
-   * export has more objects.
+   * newest trusted export has more objects (before looking at any of them: it does not fall back to an older export,
+   * which would restore older data without need).
    *
    * @default - the new group's shard count (1 with cluster mode disabled)
    */
@@ -115,7 +117,10 @@ export abstract class BackupSource {
    * Newer manifests that fail a check (still being replicated, overwritten or deleted objects) are skipped with a
    * warning that says why, and for an overwritten object which version to copy back. It checks the chosen export and
    * passes its ARNs to the group. The export chosen at the first deployment stays pinned:
-   * later deployments of the same stack keep it, because another one would replace the group.
+   * later deployments of the same stack keep it, because another one would replace the group; a change that replaces
+   * the group anyway (a create-only property such as the id or the port) checks the pinned export again, because the new
+   * group is seeded from it. At most the 10 newest manifests are read (each up to 1 MiB), and objects are looked at only
+   * for a manifest with at most `maxSourceShards` of them.
    *
    * @param bucket the bucket holding the exports in the new group's region (typically a `BackupReplicaBucket`)
    * @param replicationGroupId the id of the replication group that was backed up
@@ -260,8 +265,6 @@ class SnapshotNameSource extends BackupSource {
   }
 }
 
-const GROUP_ID = /^[a-zA-Z][a-zA-Z0-9-]{0,39}$/;
-
 class LatestExportSource extends BackupSource {
   constructor(private readonly bucket: s3.IBucket, private readonly replicationGroupId: string, private readonly options: LatestExportOptions) {
     super();
@@ -272,8 +275,12 @@ class LatestExportSource extends BackupSource {
     const problems: string[] = [];
     if (Token.isUnresolved(group)) {
       problems.push("'source' latestExport replicationGroupId cannot be a deploy-time value: it names the manifest folder the preflight is allowed to read");
-    } else if (!GROUP_ID.test(group) || group.endsWith('-') || group.includes('--')) {
-      problems.push(`'source' latestExport replicationGroupId must be a replication group id (a letter, then up to 39 letters, digits or single hyphens), got ${describeValue(group)}`);
+    } else {
+      // The same rule as ReplicationGroup's replicationGroupId: the manifest folder is named after the id the plan protects.
+      const idError = replicationGroupIdError('BackupSource.latestExport', 'replicationGroupId', group);
+      if (idError !== undefined) {
+        problems.push(idError);
+      }
     }
     const max = this.options.maxSourceShards ?? defaultMaxSourceShards;
     if (!Token.isUnresolved(max) && (!Number.isInteger(max) || max < 1 || max > 500)) {

@@ -9,6 +9,8 @@
 import { elastiCacheSnapshotPrincipal, evaluateSeedAccess, PolicyParseError, seedReadStatement } from './bucket-policy';
 import { checkContent, ContentObservation, EnvelopeObservation } from './content-checks';
 import type { PreflightRequest } from './preflight-properties';
+import { fitToBytes, jsonStringBytes } from './response-budget';
+import { MAX_SHARDS } from './slots';
 import { checkManifestKey, checkObjectsAgainstManifest, isVerifiedManifest, ObjectHead } from '../manifest/integrity';
 import type { BackupManifest } from '../manifest/manifest';
 import { isDataTiering, nodeMemoryGiB } from '../private/node-memory';
@@ -70,7 +72,10 @@ export interface Findings {
 
 /** How many object names a grouped message lists before "and N more". */
 const LIST_LIMIT = 5;
-/** CloudFormation caps a custom resource response at 4096 bytes; keep the reason well under it. */
+/**
+ * The default size of a failure message, in bytes as written in the JSON response. The handler passes the exact room
+ * left in CloudFormation's 4096-byte response once the envelope is counted (see `response-budget.ts`).
+ */
 export const MAX_REASON_LENGTH = 3000;
 const GIB = 1024 ** 3;
 
@@ -324,8 +329,23 @@ export function manifestTrustProblem(key: string, manifest: BackupManifest, now:
     return `not verified (${how}), so nothing proves its objects are intact; restore it explicitly with BackupSource.fromRdbObjects and its keys `
       + '(the preflight then verifies the objects themselves)';
   }
+  if (manifest.shards.length > MAX_SHARDS) {
+    return `not used: it lists ${manifest.shards.length} .rdb objects, more than the ${MAX_SHARDS} shards an ElastiCache group can have, so it was not written by BackupPlan`;
+  }
   const keyProblem = checkManifestKey(key, manifest, now);
   return keyProblem === undefined ? undefined : `not used: ${keyProblem}`;
+}
+
+/**
+ * A trusted manifest with more objects than the restore was synthesized for (one ARN chunk resource per 20). It stops
+ * the search before any object is looked at: restoring an older export instead would silently give older data.
+ */
+export function sourceShardsProblem(key: string, objectCount: number, maxSourceShards: number): string | undefined {
+  if (objectCount <= maxSourceShards) {
+    return undefined;
+  }
+  return `the latest export (${key}) has ${objectCount} .rdb objects, but this restore was synthesized for at most ${maxSourceShards} `
+    + `(BackupSource.latestExport option maxSourceShards; default: the new group's shard count): set maxSourceShards to ${objectCount} or more and deploy again`;
 }
 
 /**
@@ -471,24 +491,33 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** The message a failed preflight throws (CloudFormation shows it as the status reason). */
-export function formatFailure(findings: Findings): string {
+/**
+ * The message a failed preflight throws (CloudFormation shows it as the status reason). Problems are listed until
+ * the next one would not fit in `maxBytes` (counted as written in the JSON response, escapes included); the first is
+ * cut to fit when it alone is too long, and the rest are counted and left to the log.
+ */
+export function formatFailure(findings: Findings, maxBytes: number = MAX_REASON_LENGTH): string {
   const head = `restore preflight failed, nothing was created (${findings.failures.length} problem(s)):`;
+  const more = (n: number) => ` ... and ${n} more problem(s): see the preflight function's log`;
+  // Room for the "and N more" tail is kept whenever a problem might not be shown.
+  const reserve = jsonStringBytes(more(findings.failures.length));
   let text = head;
   let shown = 0;
   for (const f of findings.failures) {
+    const isLast = shown === findings.failures.length - 1;
+    const room = maxBytes - jsonStringBytes(text) - (isLast ? 0 : reserve);
     let line = ` [${shown + 1}] ${f}`;
-    if (text.length + line.length > MAX_REASON_LENGTH) {
+    if (jsonStringBytes(line) > room) {
       if (shown > 0) {
         break;
       }
-      line = `${line.slice(0, MAX_REASON_LENGTH - text.length - 3)}...`;
+      line = `${fitToBytes(line, Math.max(0, room - 3))}...`;
     }
     text += line;
     shown++;
   }
   if (shown < findings.failures.length) {
-    text += ` ... and ${findings.failures.length - shown} more problem(s): see the preflight function's log`;
+    text += more(findings.failures.length - shown);
   }
   return text;
 }

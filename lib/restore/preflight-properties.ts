@@ -33,6 +33,7 @@ export const P = {
   manifestKey: 'ManifestKey',
   chunkIndex: 'ChunkIndex',
   verifyContent: 'VerifyContent',
+  groupCreateOnly: 'ReplicationGroupCreateOnly',
 } as const;
 
 /**
@@ -62,7 +63,11 @@ export const A = {
   snapshotCreateTime: 'SnapshotCreateTime',
   objectCount: 'ObjectCount',
   totalBytes: 'TotalBytes',
-  warnings: 'Warnings',
+  /**
+   * How many warnings the preflight logged. The warnings themselves are only in the log: their length is unbounded,
+   * and CloudFormation refuses an answer over 4096 bytes.
+   */
+  warningCount: 'WarningCount',
 } as const;
 
 /** A parsed, validated preflight request. */
@@ -211,7 +216,71 @@ export function arnChunk(arns: readonly string[], chunkIndex: number): string {
   return `${chunkIndex === 0 ? '' : ','}${slice.join(',')}`;
 }
 
-/** Whether two requests restore from the same source (an Update that must not re-resolve `latestExport`). */
-export function sameSource(a: PreflightRequest, b: PreflightRequest): boolean {
-  return JSON.stringify(a.source) === JSON.stringify(b.source);
+/**
+ * What identifies a restore source. `maxSourceShards` is not part of it: it only sizes the ARN chunks, and changing it
+ * (for example with the new group's shard count) must not pick another export, which would replace the group.
+ */
+export function sourceIdentity(request: PreflightRequest): string {
+  const source = request.source;
+  if (source.kind === 'latestExport') {
+    return JSON.stringify([source.kind, source.bucket, source.replicationGroupId]);
+  }
+  return JSON.stringify(source);
+}
+
+/** What an Update of the preflight does. */
+export type UpdatePlan =
+  /** Nothing that replaces the group changed: it exists already and is not seeded again. */
+  | { readonly action: 'keep'; readonly reason: string }
+  /** Same source, but the group is replaced: the new group is seeded from the same (pinned) objects, check them again. */
+  | { readonly action: 'recheck'; readonly reason: string }
+  /** Another source: the group is replaced and seeded from it, check it as on Create. */
+  | { readonly action: 'resolve'; readonly reason: string };
+
+/**
+ * Decides an Update from the old and new properties. The replication group's create-only properties (any change
+ * replaces the group, which is then seeded again) come in `ReplicationGroupCreateOnly`; a stack deployed before that
+ * property existed cannot tell, and is left alone, as before.
+ */
+export function planUpdate(
+  oldProps: Record<string, unknown>, newProps: Record<string, unknown>, oldRequest: PreflightRequest, newRequest: PreflightRequest,
+): UpdatePlan {
+  if (sourceIdentity(oldRequest) !== sourceIdentity(newRequest)) {
+    return { action: 'resolve', reason: 'the restore source changed: the replication group is replaced and seeded from the new source' };
+  }
+  const changed = changedKeys(oldProps, newProps);
+  const oldCreateOnly = asRecord(oldProps[P.groupCreateOnly]);
+  if (oldCreateOnly === undefined) {
+    return {
+      action: 'keep',
+      reason: 'the previous deployment did not record the replication group\'s create-only properties (an earlier version of the library), '
+        + `so the pinned source is not checked again (changed: ${listOrNone(changed)})`,
+    };
+  }
+  const replacing = changedKeys(oldCreateOnly, asRecord(newProps[P.groupCreateOnly]) ?? {});
+  if (replacing.length > 0) {
+    return {
+      action: 'recheck',
+      reason: `${replacing.join(', ')} changed, so CloudFormation replaces the replication group and seeds the new one from the same source again: checking it again`,
+    };
+  }
+  return {
+    action: 'keep',
+    reason: `nothing that replaces the replication group changed (changed: ${listOrNone(changed.filter((k) => k !== P.groupCreateOnly))}): `
+      + 'the group exists already and is not seeded again, so the source is not checked again',
+  };
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined;
+}
+
+/** Keys whose values differ (CloudFormation delivers both sides the same way, so JSON equality is exact). */
+function changedKeys(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => k !== 'ServiceToken');
+  return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).sort();
+}
+
+function listOrNone(keys: string[]): string {
+  return keys.length === 0 ? 'nothing' : keys.join(', ');
 }

@@ -55,7 +55,7 @@ function acknowledgeFindings(provider: Construct, functionLogicalId: string): vo
     'Lambda basic execution (write its own logs) is the managed policy the custom resource framework attaches');
   ack(`AwsSolutions-IAM5[Resource::<${functionLogicalId}.Arn>:*]`,
     'The custom resource framework invokes any version of the preflight function');
-  ack('AwsSolutions-L1', 'The runtime is the one projen generates for the library\'s handlers (Node.js 22); the framework function is managed by aws-cdk-lib');
+  ack('AwsSolutions-L1', 'The runtime is the one projen generates for the library\'s handlers (Node.js 24); the framework function is managed by aws-cdk-lib');
   for (const id of ['HIPAA.Security-IAMNoInlinePolicy', 'NIST.800.53.R5-IAMNoInlinePolicy', 'PCI.DSS.321-IAMNoInlinePolicy']) {
     ack(id, 'Each restore adds statements scoped to its own buckets, objects and snapshots; CDK renders grants as the role\'s own policy');
   }

@@ -1,6 +1,6 @@
-import { CustomResource, Fn, Stack, Token } from 'aws-cdk-lib';
+import { Aspects, CfnResource, CustomResource, Fn, IAspect, Lazy, Stack, Token } from 'aws-cdk-lib';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { BackupSource } from './backup-source';
 import { A, ARN_CHUNK_RESOURCE_TYPE, ARNS_PER_CHUNK, P, PREFLIGHT_RESOURCE_TYPE } from './preflight-properties';
 import { PreflightProvider } from './preflight-provider';
@@ -103,6 +103,7 @@ export class ReplicationGroupFromBackup extends ReplicationGroup {
       throw new ValidationError(this, problems.length === 1 ? problems[0] : `${problems.length} invalid properties:\n- ${problems.join('\n- ')}`);
     }
 
+    const cfn = this.node.defaultChild as elasticache.CfnReplicationGroup;
     const provider = PreflightProvider.getOrCreate(this);
     bound.grantRead(provider.onEventFunction);
     const stack = Stack.of(this);
@@ -122,13 +123,13 @@ export class ReplicationGroupFromBackup extends ReplicationGroup {
         [P.reservedMemoryPercent]: this.parameterGroup.parameters['reserved-memory-percent'] ?? '25',
         [P.failOnUncertainCompatibility]: props.failOnUncertainCompatibility ?? false,
         [P.verifyBucketPolicy]: props.verifyBucketPolicy ?? true,
+        [P.groupCreateOnly]: Lazy.any({ produce: () => createOnlyProperties(cfn) }),
         ...bound.properties,
       },
     });
     // Grants must exist before the preflight runs.
     this.preflight.node.addDependency(provider.onEventFunction);
 
-    const cfn = this.node.defaultChild as elasticache.CfnReplicationGroup;
     if (bound.kind === 'snapshot') {
       cfn.snapshotName = bound.snapshotName;
     } else if (bound.kind === 'rdbArns') {
@@ -142,7 +143,8 @@ export class ReplicationGroupFromBackup extends ReplicationGroup {
     if (this.clusterModeEnabled) {
       // Seeding a cluster-mode-enabled group requires the slots of every node group.
       const slots = evenSlotRanges(Math.min(this.shardCount, MAX_SHARDS));
-      cfn.numNodeGroups = undefined;
+      // NumNodeGroups stays, equal to the number of node groups: cfn-lint (E3026) requires it on a cluster-mode group.
+      cfn.numNodeGroups = slots.length;
       cfn.replicasPerNodeGroup = undefined;
       cfn.nodeGroupConfiguration = slots.map((range, i) => ({
         nodeGroupId: nodeGroupId(i + 1),
@@ -150,7 +152,10 @@ export class ReplicationGroupFromBackup extends ReplicationGroup {
         replicaCount: this.replicasPerShard,
       }));
     }
-    cfn.node.addDependency(this.preflight);
+    // A failed preflight creates nothing: every resource of the group (subnet group, security group, parameter group,
+    // auth token secret, and any added later) waits for it. The group itself reads the ARNs of a latest export from
+    // the preflight's attributes, which is a dependency already (a DependsOn as well is cfn-lint's W3005).
+    Aspects.of(this).add(new AfterPreflight(this.preflight, bound.kind === 'latestExport' ? [cfn] : []));
   }
 
   /**
@@ -176,5 +181,42 @@ export class ReplicationGroupFromBackup extends ReplicationGroup {
       chunks.push(chunk.getAttString(A.snapshotArns));
     }
     return chunks.length === 1 ? Fn.split(',', chunks[0]) : Fn.split(',', Fn.join('', chunks));
+  }
+}
+
+/**
+ * The replication group's create-only properties (a change replaces the group, which is then seeded again), as the
+ * preflight sees them: an Update of the preflight that changes one re-checks the source. `SnapshotArns` and
+ * `SnapshotName` are the source itself; `CacheSubnetGroupName` is left out because the subnet group waits for the
+ * preflight (a reference would be a cycle) and is never replaced in place (the construct does not name it).
+ */
+function createOnlyProperties(cfn: elasticache.CfnReplicationGroup): Record<string, unknown> {
+  return {
+    ReplicationGroupId: cfn.replicationGroupId,
+    Port: cfn.port,
+    AtRestEncryptionEnabled: cfn.atRestEncryptionEnabled,
+    KmsKeyId: cfn.kmsKeyId,
+    DataTieringEnabled: cfn.dataTieringEnabled,
+    NetworkType: cfn.networkType,
+    PreferredCacheClusterAZs: cfn.preferredCacheClusterAZs,
+    ReplicasPerNodeGroup: cfn.replicasPerNodeGroup,
+    GlobalReplicationGroupId: cfn.globalReplicationGroupId,
+  };
+}
+
+/** Makes every CloudFormation resource under a restore depend on its preflight (except its own and the ARN chunks, which read it). */
+class AfterPreflight implements IAspect {
+  /** @param referencing resources that reference the preflight's attributes (dependent already) */
+  constructor(private readonly preflight: CustomResource, private readonly referencing: CfnResource[]) {}
+
+  public visit(node: IConstruct): void {
+    if (!(node instanceof CfnResource) || this.referencing.includes(node)
+      || node.cfnResourceType === PREFLIGHT_RESOURCE_TYPE || node.cfnResourceType === ARN_CHUNK_RESOURCE_TYPE) {
+      return;
+    }
+    if (node.node.scopes.includes(this.preflight)) {
+      return;
+    }
+    node.node.addDependency(this.preflight);
   }
 }

@@ -130,13 +130,32 @@ export async function verifyObject(s3: S3Client, ref: S3ObjectRef, sizeBytes: nu
   }
 }
 
-export async function getText(s3: S3Client, bucket: string, key: string): Promise<string | { error: string }> {
+/**
+ * Reads a small text object (a manifest) with one ranged GET of at most `maxBytes + 1` bytes, so that an object of
+ * any size costs one bounded request; a larger object is reported with its size instead of being read.
+ */
+export async function getText(s3: S3Client, bucket: string, key: string, maxBytes: number): Promise<string | { error: string }> {
+  let bytes: Uint8Array;
+  let contentRange: string | undefined;
   try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return await out.Body!.transformToString();
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${maxBytes}` }));
+    contentRange = out.ContentRange;
+    bytes = await out.Body!.transformToByteArray();
   } catch (e) {
+    if (errorName(e) === 'InvalidRange' || statusOf(e) === 416) {
+      // S3 answers a range request on an empty object with 416.
+      return '';
+    }
     return { error: `could not read the manifest: ${describeError(e)}` };
   }
+  if (bytes.length > maxBytes) {
+    const total = /\/(\d+)$/.exec(contentRange ?? '')?.[1];
+    return {
+      error: `the manifest is ${total ? `${total} bytes` : 'larger than that'}, more than the ${maxBytes} bytes the preflight reads `
+        + '(a manifest of the largest ElastiCache group is far smaller), so it was not written by BackupPlan: remove it',
+    };
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 /** Manifest keys of a folder, newest first (manifest keys sort in snapshot time order). */

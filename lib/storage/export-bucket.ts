@@ -1,4 +1,4 @@
-import { Annotations, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -8,10 +8,11 @@ import {
   REPLICATION_SOURCE_BUCKET_ACTIONS, REPLICATION_SOURCE_OBJECT_ACTIONS,
 } from './permissions';
 import { BackupReplicaBucket } from './replica-bucket';
+import { MANIFEST_ROOT } from '../manifest/manifest';
 import { ValidationError } from '../private/errors';
 import {
-  SECURE_BUCKET_DEFAULTS, useBucketPolicyForAccessLogs, acknowledgeSseS3, defineAccessLogsBucket, requireConcreteEnv,
-  validateAutoDelete, warn, wholeDays,
+  EXPORT_WRITER_TAG_KEY, PLAN_STATE_ROOT, SECURE_BUCKET_DEFAULTS, useBucketPolicyForAccessLogs, acknowledgeSseS3, defineAccessLogsBucket,
+  requireConcreteEnv, validateAutoDelete, warn, wholeDays,
 } from '../private/storage';
 import { acknowledgeWildcardResource, grantBucketAndObjects, grantBucketRead } from '../private/storage-grants';
 
@@ -21,6 +22,10 @@ const DEFAULT_EXPORT_RETENTION_DAYS = 35;
 const DEFAULT_NONCURRENT_DAYS = 7;
 /** Incomplete multipart uploads (an export that died half-way) are aborted after this many days. */
 const ABORT_INCOMPLETE_UPLOAD_DAYS = 1;
+/** What the bucket policy denies, under those prefixes, to every principal without the writer tag. */
+const PLAN_PREFIX_WRITE_ACTIONS = ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'];
+/** The id aws-cdk-lib gives the stack-wide provider of `autoDeleteObjects` (its role must still empty the bucket). */
+const AUTO_DELETE_PROVIDER_ID = 'Custom::S3AutoDeleteObjectsCustomResourceProvider';
 
 /**
  * Properties for a `BackupExportBucket`.
@@ -99,7 +104,9 @@ export interface BackupExportBucketProps {
  * The bucket policy grants the regional ElastiCache service principal (`<region>.elasticache-snapshot.amazonaws.com`)
  * exactly the actions AWS documents for exports; Object Ownership is `BucketOwnerEnforced` (no ACLs); encryption is
  * SSE-S3 (exports cannot use customer managed keys and seeding accepts SSE-S3 only); versioned, TLS only, no public
- * access, server access logs, EventBridge notifications on, lifecycle expiry. The stack must have a concrete `env`.
+ * access, server access logs, EventBridge notifications on, lifecycle expiry. Only roles carrying the bucket's writer tag
+ * (`writerTagKey`, `writerTagValue`; a `BackupPlan` tags its own) may write or delete under `manifests/` and `state/`.
+ * Without `replicateTo` it warns (`cdk-elasticache-backup:BackupExportBucket:noReplicas`). The stack must have a concrete `env`.
  *
  * @example
  * declare const app: App;
@@ -129,6 +136,20 @@ export class BackupExportBucket extends Construct {
 
   /** How long an object version is kept after it becomes noncurrent. */
   public readonly noncurrentVersionRetention: Duration;
+
+  /**
+   * The key of the IAM principal tag that allows writing and deleting objects under `manifests/` and `state/`.
+   *
+   * What is under these prefixes decides what a restore in the DR region uses (a manifest names the `.rdb` objects
+   * to seed from), so the bucket policy denies `s3:PutObject`, `s3:DeleteObject` and `s3:DeleteObjectVersion` there
+   * to every principal whose tag `writerTagKey` is not `writerTagValue`. A `BackupPlan` tags its own roles (the
+   * reconciler, whose role the self-test shares, and the export verifier). To let another role write there (a
+   * break-glass role), tag it yourself. ElastiCache's own writes (`.rdb` objects at the bucket root) are not affected.
+   */
+  public readonly writerTagKey: string;
+
+  /** The value of the `writerTagKey` tag that allows writing under `manifests/` and `state/` (unique to this bucket). */
+  public readonly writerTagValue: string;
 
   constructor(scope: Construct, id: string, props: BackupExportBucketProps = {}) {
     super(scope, id);
@@ -201,6 +222,9 @@ export class BackupExportBucket extends Construct {
     };
 
     this.addElastiCacheExportPolicy(env.region);
+    this.writerTagKey = EXPORT_WRITER_TAG_KEY;
+    this.writerTagValue = Names.uniqueResourceName(this, { maxLength: 128 });
+    this.denyForeignPlanPrefixWrites(autoDeleteObjects);
     this.replicationRole = replicationRole;
     if (replicationRole) {
       this.grantReplication(replicationRole, replicas);
@@ -259,6 +283,12 @@ export class BackupExportBucket extends Construct {
   }
 
   private validateReplicas(replicas: BackupReplicaBucket[], replicationTimeControl: boolean): void {
+    if (replicas.length === 0) {
+      warn(this, 'BackupExportBucket:noReplicas',
+        `the export bucket has no replica bucket ('replicateTo' is empty): every export lives only in ${Stack.of(this).region}, so losing `
+        + 'the region (or this bucket) loses every backup. Add a BackupReplicaBucket in a stack of another region to replicateTo, or '
+        + 'acknowledge this warning');
+    }
     if (replicationTimeControl && replicas.length === 0) {
       throw new ValidationError(this,
         "'replicationTimeControl' is true but 'replicateTo' is empty; add at least one BackupReplicaBucket to replicateTo or remove replicationTimeControl");
@@ -290,6 +320,43 @@ export class BackupExportBucket extends Construct {
       principals: [principal],
       actions: [...ELASTICACHE_EXPORT_OBJECT_ACTIONS],
       resources: [this.bucket.arnForObjects('*')],
+    }));
+  }
+
+  /**
+   * Only the plan's roles may write or delete under `manifests/` and `state/` (issue 10: writes there decide what DR
+   * restores, and every new version is replicated).
+   *
+   * Why a principal tag and not the roles' ARNs: the plan is often in another stack than the bucket, and the plan's
+   * stack already references the bucket (its name and ARN); a bucket policy naming the plan's roles would make the
+   * bucket's stack reference the plan's stack too, a cycle CloudFormation cannot deploy. A tag value known at synth
+   * (this bucket's unique id) needs no reference either way. Why not a role-name pattern: the roles' names are
+   * generated by CloudFormation, and fixed names would need CAPABILITY_NAMED_IAM and break replacements.
+   * The trade-off: a principal that may tag IAM roles (`iam:TagRole`), or assume a role whose trust policy allows
+   * `sts:TagSession` with this key, can get past the deny; both are administrator-level rights, and the deny is meant
+   * to stop every other writer (applications, ElastiCache, other plans), not an administrator.
+   * Principals without tags (AWS services, other accounts) have no `aws:PrincipalTag`, so `StringNotEquals` denies them.
+   */
+  private denyForeignPlanPrefixWrites(autoDeleteObjects: boolean): void {
+    const conditions: Record<string, Record<string, unknown>> = {
+      StringNotEquals: { [`aws:PrincipalTag/${this.writerTagKey}`]: this.writerTagValue },
+    };
+    if (autoDeleteObjects) {
+      // autoDeleteObjects empties the bucket with aws-cdk-lib's provider role before deleting it; it must still delete here.
+      const provider = Stack.of(this).node.tryFindChild(AUTO_DELETE_PROVIDER_ID) as { roleArn?: string } | undefined;
+      if (provider?.roleArn === undefined) {
+        throw new ValidationError(this, `'autoDeleteObjects' is true but aws-cdk-lib's provider '${AUTO_DELETE_PROVIDER_ID}' was not found in the stack; `
+          + 'this version of aws-cdk-lib is not supported with autoDeleteObjects: set autoDeleteObjects to false and empty the bucket yourself');
+      }
+      conditions.ArnNotEquals = { 'aws:PrincipalArn': provider.roleArn };
+    }
+    this.bucket.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'OnlyBackupPlansWriteManifestsAndState',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: PLAN_PREFIX_WRITE_ACTIONS,
+      resources: [this.bucket.arnForObjects(`${MANIFEST_ROOT}*`), this.bucket.arnForObjects(`${PLAN_STATE_ROOT}*`)],
+      conditions,
     }));
   }
 

@@ -6,14 +6,17 @@ import { ELASTICACHE_SEED_BUCKET_ACTIONS, ELASTICACHE_SEED_OBJECT_ACTIONS } from
 import { ValidationError } from '../private/errors';
 import {
   SECURE_BUCKET_DEFAULTS, useBucketPolicyForAccessLogs, acknowledgeNoReplication, acknowledgeSseS3, defineAccessLogsBucket, requireConcreteEnv,
-  validateAutoDelete, wholeDays,
+  validateAutoDelete, warn, wholeDays,
 } from '../private/storage';
 import { grantBucketRead } from '../private/storage-grants';
 
 /** Default retention of replicated backups when neither `retention` nor a longer Object Lock retention is given. */
 const DEFAULT_RETENTION_DAYS = 35;
-/** Default retention of noncurrent versions. */
-const DEFAULT_NONCURRENT_DAYS = 7;
+/**
+ * Default retention of noncurrent versions when Object Lock already protects every version for the whole `retention`
+ * (then a shorter noncurrent retention loses nothing: locked versions cannot expire early).
+ */
+const LOCKED_NONCURRENT_DAYS = 7;
 /** Longest Object Lock default retention S3 accepts (100 years). */
 const MAX_OBJECT_LOCK_DAYS = 36500;
 
@@ -33,9 +36,16 @@ export interface BackupReplicaBucketProps {
   /**
    * How long an object version is kept after it becomes noncurrent (after expiry or overwrite).
    *
+   * Every write to the export bucket is replicated here, new versions of existing keys included: an overwrite in the
+   * primary (a manifest or an `.rdb` rewritten by mistake or by an attacker) makes the replicated backup a noncurrent
+   * version here, and this setting decides how long it survives. The default keeps it as long as `retention`, so a
+   * backup overwritten on its first day is still here for its whole retention. The cost: a backup that expires
+   * normally is kept as a noncurrent version for that long again (up to twice `retention` of storage). When Object
+   * Lock covers the whole retention (`objectLockRetention` equal to `retention`), locked versions cannot be removed
+   * early anyway and the default is 7 days. A shorter value than `retention` without such a lock gets a warning.
    * Must be a whole number of days, at least 1.
    *
-   * @default Duration.days(7)
+   * @default - `retention`; 7 days when `objectLockRetention` equals `retention`
    */
   readonly noncurrentVersionRetention?: Duration;
 
@@ -53,9 +63,17 @@ export interface BackupReplicaBucketProps {
   /**
    * Object Lock retention mode used with `objectLockRetention`.
    *
-   * `GOVERNANCE` lets principals with `s3:BypassGovernanceRetention` delete locked versions; `COMPLIANCE` lets nobody,
-   * not even the root user, delete a locked version before its retention ends.
+   * `GOVERNANCE`: principals with `s3:BypassGovernanceRetention` (and the header `x-amz-bypass-governance-retention`)
+   * can still delete a locked version or shorten its lock. Protects against mistakes and against anyone without that
+   * right; an administrator (or an attacker with administrator rights) can remove backups, and you can correct a
+   * too-long lock. `COMPLIANCE`: nobody, not even the account's root user, can delete a locked version or shorten its
+   * lock before it ends, and the lock cannot be turned into GOVERNANCE; the only way out is closing the AWS account.
+   * Protects against ransomware and a compromised administrator, but every replicated version (including an unwanted
+   * overwrite, and every backup written while a too-long lock is configured) is billed until its lock ends. Choose
+   * COMPLIANCE for backups a regulation or a threat model requires to be immutable, with a lock you have costed; keep
+   * GOVERNANCE while you are still tuning `objectLockRetention`.
    *
+   * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html#object-lock-retention-modes
    * @default s3.ObjectLockMode.GOVERNANCE
    */
   readonly objectLockMode?: s3.ObjectLockMode;
@@ -141,9 +159,7 @@ export class BackupReplicaBucket extends Construct {
         `'retention' (${retentionDays} days) is shorter than 'objectLockRetention' (${lockDays} days); ` +
         'expiration must be at least the Object Lock retention, so set retention to at least the lock or shorten the lock');
     }
-    const noncurrentDays = props.noncurrentVersionRetention !== undefined
-      ? wholeDays(this, 'noncurrentVersionRetention', props.noncurrentVersionRetention, 1)
-      : DEFAULT_NONCURRENT_DAYS;
+    const noncurrentDays = this.noncurrentDays(props.noncurrentVersionRetention, retentionDays, lockDays);
 
     this.region = env.region;
     this.account = env.account;
@@ -168,7 +184,8 @@ export class BackupReplicaBucket extends Construct {
         id: 'ExpireReplicatedBackups',
         enabled: true,
         expiration: props.retention ?? Duration.days(retentionDays!),
-        noncurrentVersionExpiration: props.noncurrentVersionRetention ?? Duration.days(noncurrentDays!),
+        noncurrentVersionExpiration: props.noncurrentVersionRetention
+          ?? (noncurrentDays !== undefined ? Duration.days(noncurrentDays) : props.retention!),
         abortIncompleteMultipartUploadAfter: Duration.days(1),
       }],
       removalPolicy,
@@ -192,6 +209,25 @@ export class BackupReplicaBucket extends Construct {
       actions: [...ELASTICACHE_SEED_OBJECT_ACTIONS],
       resources: [this.bucket.arnForObjects('*')],
     }));
+  }
+
+  /**
+   * Whole days a noncurrent version is kept (undefined for a deploy-time value): by default as long as `retention`, so
+   * that a backup overwritten in the primary survives here for its whole retention, unless Object Lock covers it.
+   */
+  private noncurrentDays(given: Duration | undefined, retentionDays: number | undefined, lockDays: number | undefined): number | undefined {
+    const lockCoversRetention = lockDays !== undefined && retentionDays !== undefined && lockDays >= retentionDays;
+    const days = given !== undefined
+      ? wholeDays(this, 'noncurrentVersionRetention', given, 1)
+      : (lockCoversRetention ? LOCKED_NONCURRENT_DAYS : retentionDays);
+    if (days !== undefined && retentionDays !== undefined && days < retentionDays && !lockCoversRetention) {
+      warn(this, 'BackupReplicaBucket:shortNoncurrentRetention',
+        `'noncurrentVersionRetention' is ${days} days, shorter than 'retention' (${retentionDays} days), and no Object Lock covers `
+        + 'the whole retention: an overwrite in the export bucket is replicated here and leaves the replicated backup as a noncurrent '
+        + `version, removed ${days} days later. Set noncurrentVersionRetention to at least Duration.days(${retentionDays}), `
+        + 'set objectLockRetention equal to retention, or acknowledge this warning');
+    }
+    return days;
   }
 
   /**

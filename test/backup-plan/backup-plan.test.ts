@@ -63,7 +63,7 @@ describe('BackupPlan', () => {
       Environment: { Variables: { [ENV_PLAN_CONFIG]: Match.anyValue() } },
       ReservedConcurrentExecutions: 1,
       Timeout: 120,
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       DeadLetterConfig: { TargetArn: Match.anyValue() },
       LoggingConfig: { LogGroup: Match.anyValue() },
     });
@@ -512,7 +512,8 @@ describe('BackupPlan and issue 9', () => {
     const plan = new BackupPlan(t.primary, 'Plan', { exportBucket: t.exportBucket });
     const far = ReplicationGroup.fromReplicationGroupAttributes(t.dr, 'Far', { replicationGroupId: 'far' });
     expect(() => plan.protect(far)).toThrow("Primary/Plan: replication group 'far' is in us-west-2, but the plan is in us-east-1; "
-      + 'a BackupPlan protects the groups of its own region: define one plan (and one export bucket) per region');
+      + 'a BackupPlan protects the groups of its own region (ElastiCache takes a backup only in the group\'s region and exports it only '
+      + 'to a bucket of that region): define one plan (and one export bucket) per region');
   });
 
   test('the export timeout defaults to 30 min + 10 min per GiB of the node type (cache.r7g.large, 13.07 GiB: 9642 s)', () => {

@@ -1,4 +1,6 @@
+import { planExportName, planSnapshotName } from '../../lib/backup-plan/constants';
 import { groupOfSubject, isSnsEvent, parseNotificationEvent, SnsNotificationEvent } from '../../lib/backup-plan/notification-events';
+import { DEFAULT_SETTINGS, emptyState, GroupConfig, InFlightExport, ObservedSnapshot, plan } from '../../lib/backup-plan/planner';
 
 const GROUPS = [{ replicationGroupId: 'orders' }, { replicationGroupId: 'orders-eu' }, { replicationGroupId: 'carts' }];
 const NOW = new Date('2026-12-02T10:00:00Z');
@@ -34,6 +36,11 @@ describe('groupOfSubject', () => {
     ['ORDERS-001', 'orders'],
   ])('%s belongs to %s', (subject, group) => {
     expect(groupOfSubject(subject, ids)).toBe(group);
+  });
+
+  test('a name the plan gave (backup or export) belongs to its group', () => {
+    expect(groupOfSubject(planExportName('orders-eu', NOW, 'abcdefgh'), ids)).toBe('orders-eu');
+    expect(groupOfSubject(planSnapshotName('carts', NOW), ids)).toBe('carts');
   });
 
   test.each(['orders-euro-001', 'orders-01', 'orders-0001', 'ordersx-001', 'other-001', 'orders-001-x'])('%s belongs to no protected group', (subject) => {
@@ -102,5 +109,52 @@ describe('parseNotificationEvent', () => {
   test('a record without a timestamp takes the time given', () => {
     const run = parseNotificationEvent({ Records: [{ EventSource: 'aws:sns', Sns: { Message: '{"ElastiCache:SnapshotFailed":"orders-001"}' } }] }, GROUPS, NOW);
     expect(run.backupFailures[0].time).toEqual(NOW);
+  });
+});
+
+describe('export failure notices and the export in flight', () => {
+  const snapshotCreateTime = '2026-12-02T08:00:00.000Z';
+  const flight: InFlightExport = {
+    snapshotName: 'orders-plan-a',
+    snapshotSource: 'manual',
+    snapshotCreateTime,
+    shardCount: 1,
+    exportName: planExportName('orders', new Date(snapshotCreateTime), 'ourownxx'),
+    attempt: 1,
+    startedAt: '2026-12-02T08:55:00.000Z',
+    confirmed: true,
+  };
+  // The notice is dated 09:00 (after the export started); the run is at 09:10, within the export timeout.
+  const runAt = new Date('2026-12-02T09:10:00Z');
+  const snapshot: ObservedSnapshot = {
+    name: 'orders-plan-a', source: 'manual', status: 'available', createTime: new Date(snapshotCreateTime), createdByPlan: true, shardCount: 1,
+  };
+  const config: GroupConfig = { replicationGroupId: 'orders', retentionSeconds: 86_400, rpoTargetSeconds: 7200, exportAutomated: true };
+  const planWith = (message: string) => {
+    const run = parseNotificationEvent(sns(message), GROUPS, NOW);
+    return plan({
+      replicationGroupId: 'orders',
+      groupAvailable: true,
+      snapshots: [snapshot],
+      manifestKeys: [],
+      exportObjects: [],
+      state: { ...emptyState(), inFlight: flight, exportAttempts: { [snapshot.name]: 1 } },
+      exportFailureSignals: run.exportFailureSignals,
+    }, config, runAt, DEFAULT_SETTINGS, () => 'newnamex');
+  };
+
+  test('a notice naming only a member cluster or the snapshot leaves the plan\'s export in flight', () => {
+    for (const message of ['{"ElastiCache:SnapshotExportFailed":"orders-002"}', '{"ElastiCache:SnapshotExportFailed":"orders-plan-a"}']) {
+      const d = planWith(message);
+      expect(d.state.inFlight?.exportName).toBe(flight.exportName);
+      expect(d.metrics.failures).toBe(0);
+    }
+  });
+
+  test('a notice naming the plan\'s export fails it (counted once, retried under a new name)', () => {
+    const d = planWith(JSON.stringify({ 'ElastiCache:SnapshotExportFailed': flight.exportName }));
+    expect(d.metrics.failures).toBe(1);
+    expect(d.state.inFlight?.exportName).not.toBe(flight.exportName);
+    expect(d.state.inFlight?.attempt).toBe(2);
   });
 });

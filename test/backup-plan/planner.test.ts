@@ -1,7 +1,7 @@
 import { planExportName, planSnapshotName } from '../../lib/backup-plan/constants';
 import {
   applyOutcome, Decision, DEFAULT_SETTINGS, emptyState, GroupConfig, GroupState, manualBackupsInWindow, ObjectInfo, ObservedGroup, ObservedSnapshot,
-  parseCompactTimestamp, parseState, plan as planWithRandom, PlannerSettings, serializeState, StartExportAction,
+  parseCompactTimestamp, parseState, plan as planWithRandom, PlannerSettings, serializeState, StartExportAction, StateError,
 } from '../../lib/backup-plan/planner';
 import { rdbVersionOf } from '../../lib/backup-plan/reconcile-core';
 import type { VerificationResult } from '../../lib/backup-plan/verify-core';
@@ -179,7 +179,7 @@ describe('exports', () => {
   });
 
   test.each([
-    ['a failure event', [{ text: '{"SourceIdentifier":"a"}', time: min(5) }], 10],
+    ['a failure event naming the export', [{ text: JSON.stringify({ SourceSnapshotName: 'a', TargetSnapshotName: exportName(G, min(100)) }), time: min(5) }], 10],
     ['a timeout', [], 61],
   ])('after %s, retries the export under a new name (attempt 2)', (_, signals, startedMinutesAgo) => {
     const s = snap('a', 100);
@@ -392,11 +392,11 @@ describe('backoff and outcomes', () => {
     expect([throttled.inFlight, throttled.exportAttempts.a]).toEqual([undefined, undefined]);
   });
 
-  test('state survives a round trip, and unreadable state is replaced by an empty one', () => {
+  test('state survives a round trip, and unreadable state fails loudly (StateError)', () => {
     const state: GroupState = { ...emptyState(), exportAttempts: { a: 2 }, created: [{ name: 'x', at: NOW.toISOString() }] };
     expect(parseState(serializeState(state))).toEqual(state);
-    expect(parseState('not json')).toEqual(emptyState());
-    expect(parseState('{"formatVersion":7}')).toEqual(emptyState());
+    expect(() => parseState('not json')).toThrow(StateError);
+    expect(() => parseState('{"formatVersion":7}')).toThrow(StateError);
   });
 });
 

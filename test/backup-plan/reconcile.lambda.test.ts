@@ -12,7 +12,7 @@ import { CreateBucketCommand, DeleteObjectCommand, PutBucketVersioningCommand, P
 import { mockClient } from 'aws-sdk-client-mock';
 import { planExportName, planSnapshotName, PLAN_TAG_KEY, stateKey } from '../../lib/backup-plan/constants';
 import { parseState } from '../../lib/backup-plan/planner';
-import { AwsReconcileIo, groupsForEvent, PlanConfig, runPlan, signalsForEvent } from '../../lib/backup-plan/reconcile.lambda';
+import { AwsReconcileIo, PlanConfig, runPlan } from '../../lib/backup-plan/reconcile.lambda';
 import { verifyExport } from '../../lib/backup-plan/verify-export.lambda';
 import { manifestKey, parseManifest } from '../../lib/manifest/manifest';
 import { MotoS3 } from '../support/moto';
@@ -105,7 +105,7 @@ describeWithTool('moto_server')('reconciler handler (ElastiCache mocked, S3 on m
     return requests.length;
   };
   const put = (Key: string, Body: Uint8Array | string) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body }));
-  const state = async () => parseState(await io.getText(stateKey(GROUP)));
+  const state = async () => parseState(await io.getText(stateKey(GROUP, PLAN_ID)));
   const emf = () => emitted.map((l) => JSON.parse(l)).filter((d) => d._aws);
 
   test('lists past 1,000 objects with pagination, and honours StartAfter', async () => {
@@ -230,7 +230,7 @@ describeWithTool('moto_server')('reconciler handler (ElastiCache mocked, S3 on m
 
   /** One plan backup `name` taken at `taken`, recorded in the state, with an export in flight started at `startedAt`. */
   async function exportInFlight(name: string, taken: Date, startedAt: Date, target: string, extra: object = {}) {
-    await io.putText(stateKey(GROUP), JSON.stringify({
+    await io.putText(stateKey(GROUP, PLAN_ID), JSON.stringify({
       formatVersion: 1,
       exportAttempts: { [name]: 1 },
       created: [{ name, at: taken.toISOString() }],
@@ -273,7 +273,7 @@ describeWithTool('moto_server')('reconciler handler (ElastiCache mocked, S3 on m
   test('CopySnapshot answering "already contains an object" on a first attempt: somebody else\'s object, a failure, a new name next', async () => {
     const taken = after(-20);
     const name = `${GROUP}-plan-x`;
-    await io.putText(stateKey(GROUP), stateWith(name, taken));
+    await io.putText(stateKey(GROUP, PLAN_ID), stateWith(name, taken));
     ec.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snapshot(name, taken)] });
     ec.on(DescribeReplicationGroupsCommand).resolves({ ReplicationGroups: [{ ReplicationGroupId: GROUP, Status: 'available' }] });
     ec.on(CopySnapshotCommand).rejectsOnce(Object.assign(new Error(`The S3 bucket ${BUCKET} already contains an object with key x-0001.rdb.`), { name: 'InvalidParameterValueException' }))
@@ -384,7 +384,7 @@ describeWithTool('moto_server')('reconciler handler (ElastiCache mocked, S3 on m
   test('member-node backups listed only by CacheClusterId are seen: counted for the quota and exported', async () => {
     const taken = after(-30);
     const name = planSnapshotName(GROUP, taken);
-    await io.putText(stateKey(GROUP), stateWith(name, taken));
+    await io.putText(stateKey(GROUP, PLAN_ID), stateWith(name, taken));
     ec.on(DescribeReplicationGroupsCommand).resolves(GROUP_DESCRIPTION);
     ec.on(DescribeSnapshotsCommand, { ReplicationGroupId: GROUP }).resolves({ Snapshots: [] });
     ec.on(DescribeSnapshotsCommand, { CacheClusterId: `${GROUP}-001` }).resolves({ Snapshots: [] });
@@ -406,7 +406,7 @@ describeWithTool('moto_server')('reconciler handler (ElastiCache mocked, S3 on m
     expect(ec.commandCalls(CopySnapshotCommand).map((c) => c.args[0].input.SourceSnapshotName)).toEqual([planSnapshotName(GROUP, taken)]);
     expect(result.decision.notes).toContain(`exporting ${planSnapshotName(GROUP, taken)} as ${planExportName(GROUP, taken, 'aaaaaaaa')}`);
     ec.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snapshot(legacy, after(-60)), snapshot('someones-backup', after(-10))] });
-    await io.putText(stateKey(GROUP), '');
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: stateKey(GROUP, PLAN_ID) }));
     const [second] = await run(after(1), undefined, 100_000, { ...CONFIG, groups: [{ ...CONFIG.groups[0], exportAutomated: false }] });
     expect(second.decision.notes).toContain(`exporting ${legacy} as ${planExportName(GROUP, after(-60), 'bbbbbbbb')}`);
   });
@@ -430,7 +430,7 @@ describeWithTool('moto_server')('reconciler handler (ElastiCache mocked, S3 on m
   test('CopySnapshot refused for the quota: learned and persisted, a failure counted, exports then counted', async () => {
     const taken = after(-20);
     const name = planSnapshotName(GROUP, taken);
-    await io.putText(stateKey(GROUP), stateWith(name, taken));
+    await io.putText(stateKey(GROUP, PLAN_ID), stateWith(name, taken));
     ec.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snapshot(name, taken)] });
     ec.on(DescribeReplicationGroupsCommand).resolves({ ReplicationGroups: [{ ReplicationGroupId: GROUP, Status: 'available', ClusterEnabled: true }] });
     ec.on(CopySnapshotCommand).rejects(Object.assign(new Error('Cannot create snapshot: quota of 20 per 24 hours exceeded'), { name: 'SnapshotQuotaExceededFault' }));
@@ -463,7 +463,7 @@ describeWithTool('moto_server')('reconciler handler (ElastiCache mocked, S3 on m
 
   test('the circuit breaker stops new backups, and says why in the metric document and the logs', async () => {
     const names = [300, 400, 500].map((m) => planSnapshotName(GROUP, after(-m)));
-    await io.putText(stateKey(GROUP), JSON.stringify({
+    await io.putText(stateKey(GROUP, PLAN_ID), JSON.stringify({
       formatVersion: 1,
       consecutiveThrottles: 0,
       created: names.map((n, i) => ({ name: n, at: after(-300 - i * 100).toISOString() })),
@@ -509,34 +509,60 @@ describeWithTool('moto_server')('reconciler handler (ElastiCache mocked, S3 on m
     expect(emf()).toEqual([expect.objectContaining({ ReplicationGroupId: GROUP, Failures: 1 })]);
   });
 
+  /** Two groups: GROUP and `payments` (cluster mode enabled, no snapshots yet). */
+  const TWO_GROUPS: PlanConfig = { ...CONFIG, groups: [...CONFIG.groups, { ...CONFIG.groups[0], replicationGroupId: 'payments' }] };
+  const twoGroups = () => {
+    ec.on(DescribeReplicationGroupsCommand).resolves({ ReplicationGroups: [{ ReplicationGroupId: GROUP, Status: 'available', ClusterEnabled: true }] });
+    ec.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
+    ec.on(CreateSnapshotCommand).resolves({});
+  };
+
+  test.each([
+    ['a truncated', '{"formatVersion":2,"exportAttempts":{},"created":[{"na', 'is not valid JSON'],
+    ['a newer-format', '{"formatVersion":9,"created":[],"exportAttempts":{},"consecutiveThrottles":0}', 'was written by a newer version'],
+  ])('%s state fails the invocation after the other groups ran, reports a failure, and is not overwritten', async (_what, text, problem) => {
+    twoGroups();
+    const written = await put(stateKey(GROUP, PLAN_ID), text);
+    const error = await run(T0, undefined, 100_000, TWO_GROUPS).catch((e) => e);
+    expect(error.message).toContain('reconcile failed for 1 of 2 groups (the others ran)');
+    expect(error.message).toContain(`backup plan state s3://${BUCKET}/${stateKey(GROUP, PLAN_ID)} ${problem}`);
+    // The healthy group ran: its backup was created and its state written.
+    expect(ec.commandCalls(CreateSnapshotCommand).map((c) => c.args[0].input.SnapshotName)).toEqual([planSnapshotName('payments', T0)]);
+    expect(await io.getText(stateKey('payments', PLAN_ID))).toBeDefined();
+    expect(emf()).toContainEqual(expect.objectContaining({ ReplicationGroupId: GROUP, Failures: 1 }));
+    expect(await io.getVersionedText(stateKey(GROUP, PLAN_ID))).toEqual({ text, etag: written.ETag });
+  });
+
+  test('a deleted state is rebuilt from the plan tag: this plan\'s backup recorded again, an untagged one not', async () => {
+    const mine = planSnapshotName(GROUP, after(-30));
+    const untagged = planSnapshotName(GROUP, after(-20));
+    ec.on(DescribeReplicationGroupsCommand).resolves({ ReplicationGroups: [{ ReplicationGroupId: GROUP, Status: 'available', ClusterEnabled: true }] });
+    ec.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snapshot(mine, after(-30)), snapshot(untagged, after(-20))] });
+    ec.on(ListTagsForResourceCommand, { ResourceName: `arn:aws:elasticache:${REGION}:111111111111:snapshot:${mine}` })
+      .resolves({ TagList: [{ Key: PLAN_TAG_KEY, Value: PLAN_ID }] });
+    ec.on(ListTagsForResourceCommand, { ResourceName: `arn:aws:elasticache:${REGION}:111111111111:snapshot:${untagged}` }).resolves({ TagList: [] });
+    ec.on(CopySnapshotCommand).resolves({});
+    const [result] = await run(T0);
+    expect(result.rebuiltFromTags).toBe(1);
+    expect((await state()).created.map((c) => c.name)).toEqual([mine]);
+  });
+
+  test('another plan\'s tag on a plan-named backup: nothing is done for the group, ForeignPlanSnapshots is published and the invocation fails', async () => {
+    const foreign = planSnapshotName(GROUP, after(-30));
+    ec.on(DescribeReplicationGroupsCommand).resolves({ ReplicationGroups: [{ ReplicationGroupId: GROUP, Status: 'available', ClusterEnabled: true }] });
+    ec.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snapshot(foreign, after(-30))] });
+    ec.on(ListTagsForResourceCommand).resolves({ TagList: [{ Key: PLAN_TAG_KEY, Value: 'plan-2' }] });
+    await expect(run(after(200))).rejects.toThrow(`two backup plans protect replication group ${GROUP}: this plan (${PLAN_ID}) and plan-2`);
+    expect(ec.commandCalls(CreateSnapshotCommand)).toHaveLength(0);
+    expect(ec.commandCalls(CopySnapshotCommand)).toHaveLength(0);
+    expect(ec.commandCalls(DeleteSnapshotCommand)).toHaveLength(0);
+    expect(await io.getText(stateKey(GROUP, PLAN_ID))).toBeUndefined();
+    expect(emf()).toEqual([expect.objectContaining({ ReplicationGroupId: GROUP, Failures: 1, ForeignPlanSnapshots: 1 })]);
+  });
+
   test('stops starting work when the invocation is nearly out of time', async () => {
     const results = await run(T0, undefined, 10_000);
     expect(results).toEqual([]);
     expect(ec.calls()).toHaveLength(0);
-  });
-});
-
-describe('event routing', () => {
-  const groups = [
-    { replicationGroupId: 'prod', retentionSeconds: 1, rpoTargetSeconds: 1, exportAutomated: true },
-    { replicationGroupId: 'prod-2', retentionSeconds: 1, rpoTargetSeconds: 1, exportAutomated: true },
-  ];
-  test.each([
-    ['a schedule', { 'source': 'aws.events', 'detail-type': 'Scheduled Event', 'detail': {} }, ['prod', 'prod-2']],
-    ['an export object of prod-2', { source: 'aws.s3', detail: { object: { key: 'prod-2-20260310t120000z-0001.rdb' } } }, ['prod-2']],
-    ['a snapshot event of prod', { source: 'aws.elasticache', detail: { SourceIdentifier: 'prod-plan-20260310t120000z' } }, ['prod']],
-    ['an event naming no group', { source: 'aws.elasticache', detail: { SourceIdentifier: 'other' } }, ['prod', 'prod-2']],
-    ['an export object named with prod-2\'s prefix', { source: 'aws.s3', detail: { object: { key: `${planExportName('prod-2', new Date(0), 'abcdefgh')}-0001.rdb` } } }, ['prod-2']],
-    ['a verification result of prod', { source: 'aws.s3', detail: { object: { key: 'state/prod/verifications/x-0001.json' } } }, ['prod']],
-    ['a snapshot event of a backup named with prod\'s prefix', { source: 'aws.elasticache', detail: { SourceIdentifier: planSnapshotName('prod', new Date(0)) } }, ['prod']],
-  ])('%s reconciles %j', (_, event, expected) => {
-    expect(groupsForEvent(event, groups).map((g) => g.replicationGroupId)).toEqual(expected);
-  });
-
-  test('only Snapshot Export Failed events carry a failure signal', () => {
-    const detail = { SourceIdentifier: 'prod-plan-x', Message: 'failed' };
-    expect(signalsForEvent({ 'source': 'aws.elasticache', 'detail-type': 'Snapshot Export Failed', 'time': '2026-03-10T12:00:00Z', detail }))
-      .toEqual([{ text: JSON.stringify(detail), time: new Date('2026-03-10T12:00:00Z') }]);
-    expect(signalsForEvent({ 'source': 'aws.elasticache', 'detail-type': 'Snapshot Created', detail })).toEqual([]);
   });
 });

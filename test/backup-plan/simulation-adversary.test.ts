@@ -5,26 +5,10 @@
  * the oracle can fail (split from simulation.test.ts so that jest runs the two on separate workers).
  */
 import { expectSafe, worst } from './simulation-expectations';
-import {
-  ALL_OBJECT_FAULTS, DEFAULT_FAULTS, NO_FAULTS, SCENARIOS, simulate, SimIo, WORST_BEHAVIOUR,
-} from '../../benchmarks/simulator';
-import * as planner from '../../lib/backup-plan/planner';
-import { manifestKey } from '../../lib/manifest/manifest';
+import { runSimulation as simulate, stopSimulator } from './simulation-runner';
+import { ALL_OBJECT_FAULTS, DEFAULT_FAULTS, NO_FAULTS, SCENARIOS, WORST_BEHAVIOUR } from '../../benchmarks/simulator';
 
-/**
- * The mutant: the retention rule dropped. Every plan backup with a committed manifest of its own is deleted at once,
- * on that (intact, verified) manifest: the executor's re-check passes, but the deletion comes before S3 replication
- * has delivered the export to the replica bucket.
- */
-function pruneAtCommit(obs: planner.ObservedGroup, config: planner.GroupConfig, decision: planner.Decision): planner.Decision {
-  const committed = new Set(obs.manifestKeys);
-  const deleting = new Set(decision.actions.filter((a) => a.kind === 'DeleteSnapshot').map((a) => (a as planner.DeleteSnapshotAction).snapshotName));
-  const extra: planner.DeleteSnapshotAction[] = obs.snapshots
-    .filter((s) => s.createdByPlan && s.source === 'manual' && s.status === 'available' && !deleting.has(s.name) && s.createTime !== undefined
-      && committed.has(manifestKey(config.replicationGroupId, s.createTime, s.name)))
-    .map((s) => ({ kind: 'DeleteSnapshot', snapshotName: s.name, manifestKey: manifestKey(config.replicationGroupId, s.createTime!, s.name) }));
-  return { ...decision, actions: [...decision.actions, ...extra] };
-}
+afterAll(stopSimulator);
 
 describe('simulation: undocumented behaviours on their inconvenient side, and the adversary (issues 8 and 9)', () => {
   test.each(SCENARIOS.filter((s) => !s.title.startsWith('baseline') && !s.title.startsWith('worst')).map((s) => [s.title, s] as const))(
@@ -72,11 +56,6 @@ describe('simulation: undocumented behaviours on their inconvenient side, and th
   });
 });
 
-/** What a full verification reports (the manifest needs every field of it). */
-const FULL_REPORT = {
-  rdbVersion: 11, checksum: 'ok', crc64: '0000000000000000', databases: [], keys: 0, keysWithExpiry: 0, expiryHistogram: [],
-};
-
 describe('the oracle can fail: broken reconcilers are caught', () => {
   const adversary = { seed: 93, groups: 4, days: 3, intervalMinutes: 75, faults: NO_FAULTS } as const;
   const failingExports = {
@@ -84,84 +63,29 @@ describe('the oracle can fail: broken reconcilers are caught', () => {
   };
 
   test('a HEAD that hides overwrites (answers what it saw first) lets pruning delete backups whose replica copy was overwritten: unsafe deletions', async () => {
-    const firstSeen = new Map<string, Awaited<ReturnType<SimIo['headObject']>>>();
-    const r = await simulate({
-      ...adversary,
-      objectFaults: { overwriteAfterCommit: 0.6 },
-      wrapIo: (io) => ({
-        ...io,
-        headObject: async (key) => {
-          const head = await io.headObject(key);
-          if (!firstSeen.has(key)) {
-            firstSeen.set(key, head);
-          }
-          // The version, size and ETag it saw first; the replication status as it is now (so pruning is not held back).
-          const first = firstSeen.get(key);
-          return first && { ...first, replicationStatus: head?.replicationStatus };
-        },
-      }),
-    });
+    const r = await simulate({ ...adversary, objectFaults: { overwriteAfterCommit: 0.6 }, mutant: 'head-hides-overwrites' });
     expect(r.unsafeDeletions).toBeGreaterThan(0);
     expect(r.oracleDetails.join('\n')).toMatch(/without an intact copy in the replica bucket/);
   });
 
   test('a reconciler that reads every verification as passed commits truncated and empty exports: false commits', async () => {
-    const r = await simulate({
-      ...adversary,
-      objectFaults: { serviceTruncated: 0.3, serviceEmpty: 0.1 },
-      wrapIo: (io) => ({
-        ...io,
-        getText: async (key) => {
-          const text = await io.getText(key);
-          if (text === undefined || !key.includes('/verifications/')) {
-            return text;
-          }
-          const { error, ...result } = JSON.parse(text);
-          return JSON.stringify({ ...result, ok: true, verification: 'full', report: result.report ?? FULL_REPORT });
-        },
-      }),
-    });
+    const r = await simulate({ ...adversary, objectFaults: { serviceTruncated: 0.3, serviceEmpty: 0.1 }, mutant: 'verifications-always-pass' });
     expect(r.falseCommits).toBeGreaterThan(0);
     expect(r.oracleDetails.join('\n')).toMatch(/false commit .*holds (truncated|empty) data/);
   });
 
   test('a planner without the retention rule, behind a HEAD that reports replication COMPLETED too early, prunes before replication: unsafe deletions', async () => {
-    // reconcile-core calls the planner module's `plan` through the module object: replacing it there mutates every run.
     // The executor alone would still wait for replication (ReplicationStatus), so the HEAD is broken too: the mutant is
     // the pair, and only the oracle, which looks at what the replica bucket holds, can see what it did.
-    const actual = planner.plan;
-    const mutant = jest.spyOn(planner, 'plan').mockImplementation((obs, config, now, ...rest) => pruneAtCommit(obs, config, actual(obs, config, now, ...rest)));
-    try {
-      const r = await simulate({
-        ...adversary,
-        replicationMinutes: [40, 120],
-        wrapIo: (io) => ({
-          ...io,
-          headObject: async (key) => {
-            const head = await io.headObject(key);
-            return head && { ...head, replicationStatus: head.replicationStatus === undefined ? undefined : 'COMPLETED' };
-          },
-        }),
-      });
-      expect(mutant).toHaveBeenCalled();
-      expect(r.unsafeDeletions).toBeGreaterThan(0);
-      expect(r.oracleDetails.join('\n')).toMatch(/without an intact copy in the replica bucket/);
-    } finally {
-      mutant.mockRestore();
-    }
+    const r = await simulate({ ...adversary, replicationMinutes: [40, 120], mutant: ['prune-at-commit', 'replication-reported-early'] });
+    expect(r.unsafeDeletions).toBeGreaterThan(0);
+    expect(r.oracleDetails.join('\n')).toMatch(/without an intact copy in the replica bucket/);
   });
 
   test('the executor stops the same planner mutant when the HEAD is honest: it waits for replication (nothing unsafe)', async () => {
-    const actual = planner.plan;
-    const mutant = jest.spyOn(planner, 'plan').mockImplementation((obs, config, now, ...rest) => pruneAtCommit(obs, config, actual(obs, config, now, ...rest)));
-    try {
-      const r = await simulate({ ...adversary, replicationMinutes: [40, 120] });
-      expect(mutant).toHaveBeenCalled();
-      expect(r.unsafeDeletions).toBe(0);
-      expect(r.deletions).toBeGreaterThan(0);
-    } finally {
-      mutant.mockRestore();
-    }
+    const r = await simulate({ ...adversary, replicationMinutes: [40, 120], mutant: 'prune-at-commit' });
+    expect(r.unsafeDeletions).toBe(0);
+    expect(r.deletions).toBeGreaterThan(0);
   });
 
   test('the same worlds with the real reconciler: the oracle reports nothing', async () => {

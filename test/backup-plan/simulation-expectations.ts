@@ -12,8 +12,9 @@ export function expectSafe(r: SimulationReport): void {
     prematureDeletions: r.prematureDeletions,
     falseCommits: r.falseCommits,
     quotaViolations: r.quotaViolations,
+    silentMisses: r.silentMisses,
     details: r.oracleDetails,
-  }).toEqual({ unsafeDeletions: 0, lastCopyDeletions: 0, prematureDeletions: 0, falseCommits: 0, quotaViolations: 0, details: [] });
+  }).toEqual({ unsafeDeletions: 0, lastCopyDeletions: 0, prematureDeletions: 0, falseCommits: 0, quotaViolations: 0, silentMisses: 0, details: [] });
   expect(r.maxUnexportedPlanBackups).toBeLessThanOrEqual(r.unexportedCap);
   for (const g of r.groups) {
     expect(g.maxManualBackupsPer24h).toBeLessThanOrEqual(20);

@@ -83,11 +83,17 @@ describe(`the npm tarball in a separate two-region CDK app with aws-cdk-lib ${PE
     fs.writeFileSync(path.join(scratch, 'app.ts'), SCRATCH_APP_SOURCE);
     fs.writeFileSync(path.join(scratch, 'tsconfig.json'), JSON.stringify({
       compilerOptions: {
-        target: 'ES2022', module: 'commonjs', strict: true, outDir: 'dist', rootDir: '.', types: [],
+        target: 'ES2022',
+        module: 'commonjs',
+        strict: true,
+        outDir: 'dist',
+        rootDir: '.',
+        types: [],
         // aws-cdk-lib's declarations name `Disposable` (cdk init gets it from @types/node).
         lib: ['ES2022', 'esnext.disposable'],
         // The package's own declarations are checked against the floor's; aws-cdk-lib's own are not ours to check.
-        skipLibCheck: false, skipDefaultLibCheck: true,
+        skipLibCheck: false,
+        skipDefaultLibCheck: true,
       },
       files: ['app.ts'],
     }));

@@ -82,11 +82,13 @@ export class ServiceProbeStack extends Stack {
     // A short-lived probe: one day of automatic backups and a burstable micro node are what it should cost.
     Annotations.of(this.group).acknowledgeWarning('cdk-elasticache-backup:shortBackupRetention', 'probe: one automatic backup is enough');
     Annotations.of(this.group).acknowledgeWarning('cdk-elasticache-backup:burstableNodeType', 'probe: the cheapest node type');
+    Annotations.of(this.group).acknowledgeWarning('cdk-elasticache-backup:noFinalSnapshot', 'probe: its data is disposable');
     this.exportBucket = new BackupExportBucket(this, 'Exports', {
       exportRetention: Duration.days(7),
       removalPolicy: RemovalPolicy.DESTROY,
       autoDeleteObjects: true,
     });
+    Annotations.of(this.exportBucket).acknowledgeWarning('cdk-elasticache-backup:BackupExportBucket:noReplicas', 'probe: measures the export path only');
     const cme = props.clusterModeEnabledGroup ? new ReplicationGroup(this, 'ShardedGroup', {
       vpc,
       replicationGroupId: PROBE_CME_GROUP_ID,
@@ -97,6 +99,9 @@ export class ServiceProbeStack extends Stack {
       replicasPerShard: 0,
       removalPolicy: RemovalPolicy.DESTROY,
     }) : undefined;
+    if (cme) {
+      Annotations.of(cme).acknowledgeWarning('cdk-elasticache-backup:noFinalSnapshot', 'probe: its data is disposable');
+    }
     if (props.retentionWithoutSnapshottingCluster) {
       retentionWithoutSnapshottingCluster(this, this.group);
     }

@@ -112,7 +112,8 @@ describe('checkRdbCompatibility', () => {
     [10, CacheEngine.REDIS_6_2, 'error'],
     [11, CacheEngine.REDIS_7_1, 'warning'],
     [10, CacheEngine.REDIS_7_1, 'ok'],
-    [11, CacheEngine.valkey('9.9'), 'warning'],
+    [11, CacheEngine.valkey('9.9'), 'ok'],
+    [80, CacheEngine.valkey('9.9'), 'warning'],
     [12, CacheEngine.VALKEY_8_1, 'error'],
     [79, CacheEngine.valkey('9.9'), 'error'],
   ])('RDB %d into %s: %s', (rdbVersion, engine, status) => {
@@ -141,8 +142,8 @@ describe('checkRdbCompatibility', () => {
   });
 
   test('an engine version the table does not know gives a warning naming it', () => {
-    expect(checkRdbCompatibility(11, CacheEngine.valkey('9.9')).message).toBe(
-      'cannot tell whether valkey 9.9 reads RDB version 11: this version of cdk-elasticache-backup does not know the newest RDB version valkey 9.9 reads',
+    expect(checkRdbCompatibility(80, CacheEngine.valkey('9.9')).message).toBe(
+      'cannot tell whether valkey 9.9 reads RDB version 80: this version of cdk-elasticache-backup does not know the newest RDB version valkey 9.9 reads',
     );
   });
 });

@@ -45,7 +45,7 @@ describe('MaintenanceWindow', () => {
 
   test('fails with a duration of a week', () => {
     expect(() => MaintenanceWindow.startingAt({ day: DayOfWeek.MONDAY, hour: 0 }, Duration.days(7)))
-      .toThrow('MaintenanceWindow.startingAt: \'duration\' must be whole minutes, at least 60 minutes and under 7 days, got 7 days');
+      .toThrow('MaintenanceWindow.startingAt: \'duration\' must be whole minutes, at least 60 minutes and at most 24 hours, got 7 days');
   });
 
   test('fails with an unknown day', () => {

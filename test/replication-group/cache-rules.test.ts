@@ -100,9 +100,22 @@ describe('node types', () => {
     ['cache.t4g.small', 30],
     ['cache.t4g.micro', 50],
     ['cache.t3.micro', 50],
-    ['cache.r6gd.xlarge', 50],
+    ['cache.r6gd.xlarge', 25],
+    ['cache.r8g.large', 25],
   ])('recommends reserved-memory-percent for %s: %d', (nodeType, percent) => {
     expect(recommendedReservedMemoryPercent(nodeType)).toBe(percent);
+  });
+
+  // AWS: "For write-heavy workloads on ElastiCache clusters with data tiering, ... up to 50%"; nothing else changes.
+  test.each([
+    ['cache.r6gd.xlarge', false, 25],
+    ['cache.r6gd.xlarge', true, 50],
+    ['cache.r6gd.16xlarge', true, 50],
+    ['cache.r7g.large', true, 25],
+    ['cache.t4g.small', true, 30],
+    ['cache.t4g.micro', false, 50],
+  ])('recommends for %s with writeHeavy %s: %d', (nodeType, writeHeavy, percent) => {
+    expect(recommendedReservedMemoryPercent(nodeType, writeHeavy)).toBe(percent);
   });
 
   test('recognises burstable node types', () => {

@@ -47,8 +47,20 @@ describe('CacheParameterGroup', () => {
     ['cache.r7g.large', 25],
     ['cache.t4g.small', 30],
     ['cache.t4g.micro', 50],
-    ['cache.r6gd.2xlarge', 50],
+    ['cache.r6gd.2xlarge', 25],
   ])('recommends %s: %d', (nodeType, percent) => {
     expect(CacheParameterGroup.recommendedReservedMemoryPercent(nodeType)).toBe(percent);
+  });
+
+  test('recommends 50 for a write-heavy data tiering workload and renders it', () => {
+    expect(CacheParameterGroup.recommendedReservedMemoryPercent('cache.r6gd.2xlarge', true)).toBe(50);
+    const group = new CacheParameterGroup(newStack(), 'Params', { engine: CacheEngine.VALKEY_9_0, nodeType: 'cache.r6gd.2xlarge', writeHeavy: true });
+    expect(group.parameters['reserved-memory-percent']).toBe('50');
+    expect(group.family).toBe('valkey9');
+  });
+
+  test('a data tiering node without writeHeavy renders 25', () => {
+    const group = new CacheParameterGroup(newStack(), 'Params', { engine: CacheEngine.VALKEY_8_2, nodeType: 'cache.r6gd.2xlarge' });
+    expect(group.parameters['reserved-memory-percent']).toBe('25');
   });
 });

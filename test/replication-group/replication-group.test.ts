@@ -370,9 +370,14 @@ describe('options', () => {
     template.hasResourceProperties('AWS::ElastiCache::ParameterGroup', { Properties: { 'reserved-memory-percent': '30' } });
   });
 
-  test('a data tiering node type turns data tiering on and reserves 50 percent', () => {
+  test('a data tiering node type turns data tiering on and reserves 25 percent (AWS: 50 only for write-heavy workloads)', () => {
     const { template } = define({ nodeType: 'cache.r6gd.xlarge' });
     template.hasResourceProperties(RG, { DataTieringEnabled: true, CacheNodeType: 'cache.r6gd.xlarge' });
+    template.hasResourceProperties('AWS::ElastiCache::ParameterGroup', { Properties: { 'reserved-memory-percent': '25' } });
+  });
+
+  test('a write-heavy data tiering group reserves 50 percent', () => {
+    const { template } = define({ nodeType: 'cache.r6gd.xlarge', writeHeavy: true });
     template.hasResourceProperties('AWS::ElastiCache::ParameterGroup', { Properties: { 'reserved-memory-percent': '50' } });
   });
 
@@ -546,7 +551,7 @@ describe('validation', () => {
       '\'maintenanceWindow\' must have the format ddd:hh24:mi-ddd:hh24:mi (UTC, ddd one of sun mon tue wed thu fri sat), '
       + 'got \'05:00-06:00\'; for example \'sun:23:00-mon:01:30\''],
     ['fails with a 30-minute maintenance window', { maintenanceWindow: MaintenanceWindow.fromString('sun:05:00-sun:05:30') },
-      '\'maintenanceWindow\' must be at least 60 minutes long, got \'sun:05:00-sun:05:30\' (30 minutes); for example \'sun:05:00-sun:06:00\''],
+      '\'maintenanceWindow\' must be 60 minutes to 24 hours long, got \'sun:05:00-sun:05:30\' (30 minutes); for example \'sun:05:00-sun:06:00\''],
     ['fails with fromReplica and cluster mode enabled', { clusterMode: ClusterMode.ENABLED, backup: { fromReplica: true } },
       '\'backup.fromReplica\' cannot be used with cluster mode enabled, got true; '
       + 'ElastiCache does not accept a snapshotting cluster for cluster mode enabled: remove \'backup.fromReplica\''],
@@ -596,19 +601,19 @@ describe('validation', () => {
     ['fails with a transit encryption mode on Redis OSS 6.2', { engine: CacheEngine.REDIS_6_2, transitEncryptionMode: TransitEncryptionMode.PREFERRED },
       '\'transitEncryptionMode\' needs Valkey 7.2+ or Redis OSS 7.0+, got redis 6.2; remove \'transitEncryptionMode\' or choose a newer engine'],
     ['fails with a replication group id starting with a digit', { replicationGroupId: '1cache' },
-      '\'replicationGroupId\' is invalid, got \'1cache\': it must start with a lowercase letter; use 1 to 40 lowercase letters, '
+      'ReplicationGroup property \'replicationGroupId\' is invalid, got \'1cache\': it must start with a lowercase letter; use 1 to 40 lowercase letters, '
       + 'digits or hyphens, starting with a letter, without \'--\' and without a trailing hyphen'],
     ['fails with a replication group id of 41 characters', { replicationGroupId: 'a'.repeat(41) },
-      `'replicationGroupId' is invalid, got '${'a'.repeat(41)}': it must be 1 to 40 characters long (it has 41); use 1 to 40 lowercase letters, `
+      `ReplicationGroup property 'replicationGroupId' is invalid, got '${'a'.repeat(41)}': it must be 1 to 40 characters long (it has 41); use 1 to 40 lowercase letters, `
       + 'digits or hyphens, starting with a letter, without \'--\' and without a trailing hyphen'],
     ['fails with a replication group id with two consecutive hyphens', { replicationGroupId: 'my--cache' },
-      '\'replicationGroupId\' is invalid, got \'my--cache\': it must not contain two consecutive hyphens; use 1 to 40 lowercase letters, '
+      'ReplicationGroup property \'replicationGroupId\' is invalid, got \'my--cache\': it must not contain two consecutive hyphens; use 1 to 40 lowercase letters, '
       + 'digits or hyphens, starting with a letter, without \'--\' and without a trailing hyphen'],
     ['fails with a replication group id ending with a hyphen', { replicationGroupId: 'my-cache-' },
-      '\'replicationGroupId\' is invalid, got \'my-cache-\': it must not end with a hyphen; use 1 to 40 lowercase letters, '
+      'ReplicationGroup property \'replicationGroupId\' is invalid, got \'my-cache-\': it must not end with a hyphen; use 1 to 40 lowercase letters, '
       + 'digits or hyphens, starting with a letter, without \'--\' and without a trailing hyphen'],
     ['fails with a replication group id in upper case', { replicationGroupId: 'Orders' },
-      '\'replicationGroupId\' is invalid, got \'Orders\': it may only contain lowercase letters, digits and hyphens, must start with a lowercase letter; '
+      'ReplicationGroup property \'replicationGroupId\' is invalid, got \'Orders\': it may only contain lowercase letters, digits and hyphens, must start with a lowercase letter; '
       + 'use 1 to 40 lowercase letters, digits or hyphens, starting with a letter, without \'--\' and without a trailing hyphen'],
     ['fails with reservedMemoryPercent 101', { reservedMemoryPercent: 101 },
       '\'reservedMemoryPercent\' must be an integer from 0 to 100, got 101'],
@@ -691,7 +696,7 @@ describe('fromReplicationGroupAttributes', () => {
   test('fails with an invalid id', () => {
     const { stack } = setup();
     expect(errorOf(() => ReplicationGroup.fromReplicationGroupAttributes(stack, 'Imported', { replicationGroupId: 'my_cache' }))).toBe(
-      'Stack/Imported: \'replicationGroupId\' is invalid, got \'my_cache\': it may only contain lowercase letters, digits and hyphens; '
+      'Stack/Imported: ReplicationGroup.fromReplicationGroupAttributes property \'replicationGroupId\' is invalid, got \'my_cache\': it may only contain lowercase letters, digits and hyphens; '
       + 'use 1 to 40 lowercase letters, digits or hyphens, starting with a letter, without \'--\' and without a trailing hyphen');
   });
 });

@@ -97,7 +97,7 @@ describe('fromSnapshotName through the handler (ElastiCache mocked)', () => {
 
   test('passes for an available snapshot and asks DescribeSnapshots for that name only', async () => {
     elastiCache.on(DescribeSnapshotsCommand).resolves({ Snapshots: [{ SnapshotName: 'snap', SnapshotStatus: 'available', Engine: 'valkey', EngineVersion: '8.0.1', NumNodeGroups: 2 }] });
-    await expect(handler()(event)).resolves.toEqual({ PhysicalResourceId: 'restore-preflight:Preflight', Data: {} });
+    await expect(handler()(event)).resolves.toEqual({ PhysicalResourceId: 'restore-preflight:Preflight', Data: { WarningCount: '0' } });
     expect(elastiCache.commandCalls(DescribeSnapshotsCommand).map((c) => c.args[0].input)).toEqual([{ SnapshotName: 'snap' }]);
   });
 
@@ -150,6 +150,28 @@ describe('messages', () => {
     const text = formatFailure({ failures: Array.from({ length: 100 }, (_, i) => `problem ${i} ${'x'.repeat(200)}`), warnings: [] });
     expect(text.length).toBeLessThan(MAX_REASON_LENGTH + 100);
     expect(text).toMatch(/\.\.\. and \d+ more problem\(s\): see the preflight function's log$/);
+  });
+
+  test('the failure text is measured in bytes as written in JSON: quotes and non-ASCII characters count for what they take', () => {
+    // A problem of 300 characters that takes 600 bytes in JSON (a quote is written backslash-quote), and one of 2- and 3-byte characters.
+    const quoted = '"'.repeat(300);
+    const wide = '\u00e9\u20ac'.repeat(200);
+    const bytesOf = (text: string) => Buffer.byteLength(JSON.stringify(text)) - 2;
+    // Counted in characters, two quoted problems (2 x 300) would fit in 1000; in bytes only one does.
+    const quotedText = formatFailure({ failures: Array(10).fill(quoted), warnings: [] }, 1000);
+    expect(bytesOf(quotedText)).toBeLessThanOrEqual(1000);
+    expect(quotedText).toMatch(/ \[1\] "{300} \.\.\. and 9 more problem\(s\): see the preflight function's log$/);
+    // One wide problem takes 1000 bytes (400 characters): it is cut to fit, with an ellipsis.
+    const wideText = formatFailure({ failures: Array(10).fill(wide), warnings: [] }, 1000);
+    expect(bytesOf(wideText)).toBeLessThanOrEqual(1000);
+    expect(bytesOf(wideText)).toBeGreaterThan(990);
+    expect(wideText).toMatch(/ \[1\] (\u00e9\u20ac)+\u00e9?\.\.\. \.\.\. and 9 more problem\(s\): see the preflight function's log$/);
+  });
+
+  test('a single problem too long for the room is cut, with an ellipsis', () => {
+    const text = formatFailure({ failures: ['x'.repeat(5000)], warnings: [] }, 500);
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(500);
+    expect(text).toMatch(/^restore preflight failed, nothing was created \(1 problem\(s\)\): \[1\] x+\.\.\.$/);
   });
 
   test('parseS3ObjectArn names what is wrong', () => {

@@ -46,6 +46,8 @@ beforeEach(async () => {
 });
 
 const details: Array<Record<string, unknown> | undefined> = [];
+/** The warnings the handler logged (they are not returned: only their count is). */
+const warnings = () => logs.filter((l) => l.startsWith('warn: ')).map((l) => l.slice('warn: '.length));
 const handler = (overrides: Partial<PreflightDependencies> = {}) => createHandler({
   s3,
   elastiCache: () => { throw new Error('ElastiCache is not used by S3 sources'); },
@@ -180,7 +182,7 @@ describe('rdbArns source', () => {
     const response = await handler()(event(props(arns('seed-bucket', 'backup-0001.rdb')), 'Create'));
     expect(response).toEqual({
       PhysicalResourceId: 'restore-preflight:Preflight',
-      Data: { ObjectCount: '1', TotalBytes: String(redisRdb.length), Warnings: '' },
+      Data: { ObjectCount: '1', TotalBytes: String(redisRdb.length), WarningCount: '0' },
     });
   });
 
@@ -270,7 +272,8 @@ describe('rdbArns source', () => {
     await bucket('seed-bucket');
     await put('seed-bucket', 'backup-0001.rdb', valkeyRdb);
     const response = await handler()(event(props(arns('seed-bucket', 'backup-0001.rdb'), REDIS_7_1)));
-    expect(response.Data!.Warnings).toMatch(/^s3:\/\/seed-bucket\/backup-0001\.rdb: RDB version 11 may be too new for redis 7\.1/);
+    expect(response.Data!.WarningCount).toBe('1');
+    expect(warnings()[0]).toMatch(/^s3:\/\/seed-bucket\/backup-0001\.rdb: RDB version 11 may be too new for redis 7\.1/);
     expect(logs).toContainEqual(expect.stringMatching(/^warn: s3:\/\/seed-bucket\/backup-0001\.rdb: RDB version 11 may be too new/));
     const message = await failureOf(handler()(event(props(arns('seed-bucket', 'backup-0001.rdb'), { ...REDIS_7_1, FailOnUncertainCompatibility: 'true' }))));
     expect(message).toMatch(/\[1\] s3:\/\/seed-bucket\/backup-0001\.rdb: RDB version 11 may be too new for redis 7\.1 .* \(failOnUncertainCompatibility is set\)$/);
@@ -308,7 +311,7 @@ describe('rdbArns source', () => {
   test('an Update with the same source skips the checks (the group exists already)', async () => {
     const p = props(arns('no-such-bucket', 'x.rdb'));
     const response = await handler()(event({ ...p, NodeType: 'cache.r7g.xlarge' }, 'Update', { PhysicalResourceId: 'restore-preflight:Preflight', OldResourceProperties: p }));
-    expect(response).toEqual({ PhysicalResourceId: 'restore-preflight:Preflight', Data: {} });
+    expect(response).toEqual({ PhysicalResourceId: 'restore-preflight:Preflight', Data: { WarningCount: '0' } });
   });
 });
 
@@ -333,7 +336,7 @@ describe('latestExport source', () => {
       SnapshotCreateTime: t2.toISOString(),
       ObjectCount: '2',
       TotalBytes: String(2 * redisRdb.length),
-      Warnings: '',
+      WarningCount: '0',
     });
   });
 
@@ -354,10 +357,11 @@ describe('latestExport source', () => {
     const newer = await putExport('replica-bucket', 'orders', t2, 2, { deliver: (i) => i === 1 });
     const response = await handler()(event(props(latest('orders'), { ClusterModeEnabled: 'true', ShardCount: '2' })));
     expect(response.Data!.ManifestKey).toBe(older.key);
-    expect(response.Data!.Warnings).toBe(
+    expect(response.Data!.WarningCount).toBe('1');
+    expect(warnings()).toEqual([
       `restoring the export of ${t1.toISOString()} (${older.key}) because newer manifests are not usable: `
       + `${newer.key}: 1 of 2 object(s) missing (s3://replica-bucket/${newer.keys[0]}), S3 replication may still be in flight${DELETED_HINT}`,
-    );
+    ]);
   });
 
   test('fails when no export was ever committed for the group', async () => {
@@ -391,7 +395,7 @@ describe('latestExport source', () => {
     const exp = await putExport('replica-bucket', 'big', t2, 500);
     const response = await handler()(event(props(latest('big', 500), { ClusterModeEnabled: 'true', ShardCount: '500', NodeType: 'cache.t4g.micro' })));
     expect(response.Data!.ObjectCount).toBe('500');
-    expect(response.Data!.Warnings).toBe('');
+    expect(response.Data!.WarningCount).toBe('0');
     expect(Buffer.byteLength(JSON.stringify(response))).toBeLessThan(4096);
     const allArns = exp.keys.map((k) => `arn:aws:s3:::replica-bucket/${k}`);
     const chunks = [response.Data!.SnapshotArns];
@@ -487,10 +491,11 @@ describe('latestExport source: only a verified export whose objects are still th
     const response = await run(props(latest('orders')));
     expect(response.Data!.ManifestKey).toBe(honest.key);
     expect(response.Data!.SnapshotCreateTime).toBe(t1.toISOString());
-    expect(response.Data!.Warnings).toBe(
+    expect(response.Data!.WarningCount).toBe('1');
+    expect(warnings()).toEqual([
       `restoring the export of ${t1.toISOString()} (${honest.key}) because newer manifests are not usable: `
       + `${planted.key}: not used: its snapshot time ${future.toISOString()} is in the future (now ${NOW.toISOString()})`,
-    );
+    ]);
   });
 
   test('a planted manifest whose content does not match its key is skipped with the reason', async () => {
@@ -501,10 +506,11 @@ describe('latestExport source: only a verified export whose objects are still th
     await put('replica-bucket', plantedKey, serializeManifest(honest.manifest));
     const response = await run(props(latest('orders')));
     expect(response.Data!.ManifestKey).toBe(honest.key);
-    expect(response.Data!.Warnings).toBe(
+    expect(response.Data!.WarningCount).toBe('1');
+    expect(warnings()).toEqual([
       `restoring the export of ${t1.toISOString()} (${honest.key}) because newer manifests are not usable: `
       + `${plantedKey}: not used: its content (group orders, snapshot automatic.orders taken ${t1.toISOString()}) belongs under ${honest.key}, not under this key`,
-    );
+    ]);
   });
 
   test('a format 1 manifest is skipped as unverified, and the preflight fails when nothing else is there', async () => {
@@ -555,7 +561,7 @@ describe('rdbArns source: content checks', () => {
   test('a real dump is verified in full by default: the log reports its 5 keys (as redis-check-rdb counts them)', async () => {
     await seed(redisRdb);
     const response = await handler()(event(props(source())));
-    expect(response.Data!.Warnings).toBe('');
+    expect(response.Data!.WarningCount).toBe('0');
     expect(details[logs.indexOf('info: restore preflight passed')]).toMatchObject({ verification: 'full', verifyContent: 'auto', verifiedObjects: 1, verifiedKeys: 5 });
   });
 
@@ -594,7 +600,8 @@ describe('rdbArns source: content checks', () => {
   test('AUTO above the time budget checks only the envelope, and says so in a warning', async () => {
     await seed(corrupted());
     const response = await handler({ verifyBudgetSeconds: 0 })(event(props(source())));
-    expect(response.Data!.Warnings).toMatch(new RegExp('^the 1 \\.rdb object\\(s\\) total 0\\.000 GiB: verifying them in full would take about 1 s, '
+    expect(response.Data!.WarningCount).toBe('1');
+    expect(warnings()[0]).toMatch(new RegExp('^the 1 \\.rdb object\\(s\\) total 0\\.000 GiB: verifying them in full would take about 1 s, '
       + 'more than the 0 s the preflight gives it, so only their size, header, EOF marker and CRC-64 trailer were checked: set verifyContent: RdbContentVerification\\.FULL'));
     expect(details[logs.indexOf('info: restore preflight passed')]).toMatchObject({ verification: 'envelope', verifiedObjects: 0 });
   });
@@ -618,7 +625,7 @@ describe('rdbArns source: content checks', () => {
   test('an Update that only changes VerifyContent does not check again (the group exists already)', async () => {
     const old = props(arns('no-such-bucket', 'x.rdb'));
     const response = await handler()(event({ ...old, VerifyContent: 'full' }, 'Update', { PhysicalResourceId: 'restore-preflight:Preflight', OldResourceProperties: old }));
-    expect(response).toEqual({ PhysicalResourceId: 'restore-preflight:Preflight', Data: {} });
+    expect(response).toEqual({ PhysicalResourceId: 'restore-preflight:Preflight', Data: { WarningCount: '0' } });
   });
 
   test('an unknown VerifyContent value is refused, naming the allowed ones', async () => {
@@ -653,9 +660,10 @@ describeWithTool('redis-server')('rdbArns source: databases of a cluster-mode-en
     expect(await failureOf(handler()(event(props(arns('seed-bucket', 'multi-0001.rdb'), target)))))
       .toContain('s3://seed-bucket/multi-0001.rdb holds keys in a database other than 0 (db 3: 1 key(s))');
     const response = await handler()(event(props({ ...arns('seed-bucket', 'multi-0001.rdb'), VerifyContent: 'envelope-only' }, target)));
-    expect(response.Data!.Warnings).toBe(
+    expect(response.Data!.WarningCount).toBe('1');
+    expect(warnings()).toEqual([
       'the databases used by 1 .rdb object(s) were not checked because their content was not verified in full; '
       + 'ElastiCache fails a cluster-mode-enabled restore from a file with keys in a database other than 0',
-    );
+    ]);
   });
 });

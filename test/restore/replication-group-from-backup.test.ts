@@ -1,9 +1,9 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, CfnResource, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { CacheEngine } from '../../lib/engine';
-import { ClusterMode } from '../../lib/replication-group/replication-group';
+import { ClusterMode, ReplicationGroup } from '../../lib/replication-group/replication-group';
 import { BackupSource, RdbContentVerification } from '../../lib/restore/backup-source';
 import { ReplicationGroupFromBackup, ReplicationGroupFromBackupProps } from '../../lib/restore/replication-group-from-backup';
 
@@ -123,7 +123,8 @@ describe('NodeGroupConfiguration', () => {
       { NodeGroupId: '0002', Slots: '5461-10921', ReplicaCount: 2 },
       { NodeGroupId: '0003', Slots: '10922-16383', ReplicaCount: 2 },
     ]);
-    expect(rg.Properties.NumNodeGroups).toBeUndefined();
+    // cfn-lint's E3026 requires NumNodeGroups on a cluster-mode group; it must equal the number of node groups.
+    expect(rg.Properties.NumNodeGroups).toBe(3);
     expect(rg.Properties.ReplicasPerNodeGroup).toBeUndefined();
   });
 
@@ -143,7 +144,7 @@ describe('preflight provider', () => {
     template.resourceCountIs('Custom::ElastiCacheRestorePreflight', 2);
     template.resourceCountIs('AWS::Lambda::Function', 2); // the preflight function + the framework's onEvent function
     // 14 minutes and one full vCPU (1769 MB): time and CPU to stream .rdb files through the verifier.
-    template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs22.x', Timeout: 840, MemorySize: 1769, Handler: 'index.handler' });
+    template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs24.x', Timeout: 840, MemorySize: 1769, Handler: 'index.handler' });
   });
 
   test('the preflight function may read exactly the seed objects and their bucket', () => {
@@ -162,7 +163,7 @@ describe('preflight provider', () => {
 
   test('latestExport: the manifest folder and the group\'s export objects only', () => {
     const ctx = setup();
-    new ReplicationGroupFromBackup(ctx.stack, 'Restored', { vpc: ctx.vpc, source: BackupSource.latestExport(ctx.bucket, 'Orders') });
+    new ReplicationGroupFromBackup(ctx.stack, 'Restored', { vpc: ctx.vpc, source: BackupSource.latestExport(ctx.bucket, 'orders') });
     const template = Template.fromStack(ctx.stack);
     const arn = { 'Fn::GetAtt': [bucketRef(ctx.stack, ctx.bucket), 'Arn'] };
     const policies = template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('RestorePreflightProviderOnEvent') } });
@@ -174,7 +175,7 @@ describe('preflight provider', () => {
         // ceb-<first 8 base32 characters of sha256('orders')>-: the names BackupPlan gives exports (computed here with
         // Python's base64.b32encode, not with the library); `orders-` is the name earlier versions gave them.
         Resource: [
-          { 'Fn::Join': ['', [arn, '/manifests/Orders/*']] },
+          { 'Fn::Join': ['', [arn, '/manifests/orders/*']] },
           { 'Fn::Join': ['', [arn, '/ceb-dqlivwya-*']] },
           { 'Fn::Join': ['', [arn, '/orders-*']] },
         ],
@@ -235,7 +236,13 @@ describe('validation', () => {
     ['fails with an unknown verifyContent', { source: BackupSource.fromRdbArns(['arn:aws:s3:::seed-bucket/o-0001.rdb'], { verifyContent: 'always' as RdbContentVerification }) },
       "Restore/Restored: 'source' fromRdbArns verifyContent must be one of RdbContentVerification.AUTO, FULL or ENVELOPE_ONLY, got 'always'"],
     ['fails with a bad replication group id', { source: BackupSource.latestExport(s3.Bucket.fromBucketName(new Stack(), 'B', 'replica-bucket'), '1orders') },
-      "Restore/Restored: 'source' latestExport replicationGroupId must be a replication group id (a letter, then up to 39 letters, digits or single hyphens), got '1orders'"],
+      "Restore/Restored: BackupSource.latestExport property 'replicationGroupId' is invalid, got '1orders': it must start with a lowercase letter; "
+      + "use 1 to 40 lowercase letters, digits or hyphens, starting with a letter, without '--' and without a trailing hyphen"],
+    ['fails with an uppercase replication group id (ElastiCache stores ids in lowercase)',
+      { source: BackupSource.latestExport(s3.Bucket.fromBucketName(new Stack(), 'B', 'replica-bucket'), 'Orders--eu-') },
+      "Restore/Restored: BackupSource.latestExport property 'replicationGroupId' is invalid, got 'Orders--eu-': it may only contain lowercase letters, digits and hyphens, "
+      + 'must start with a lowercase letter, must not contain two consecutive hyphens, must not end with a hyphen; '
+      + "use 1 to 40 lowercase letters, digits or hyphens, starting with a letter, without '--' and without a trailing hyphen"],
   ])('%s', (_name, extra, message) => {
     expect(() => restore(extra)).toThrow(message);
   });
@@ -254,5 +261,120 @@ describe('validation', () => {
     new ReplicationGroupFromBackup(ctx.stack, 'Restored', { vpc: ctx.vpc, source: BackupSource.fromRdbArns([arn]) });
     const template = Template.fromStack(ctx.stack);
     expect(groupResource(template).Properties.SnapshotArns).toHaveLength(1);
+  });
+});
+
+describe('latestExport replicationGroupId: the same rule as ReplicationGroup.replicationGroupId', () => {
+  // Judged against what ElastiCache accepts (1-40 lowercase letters, digits, hyphens; a letter first; no '--'; no
+  // trailing hyphen), written out here, and against ReplicationGroup itself.
+  const cases: Array<[string, boolean]> = [
+    ['orders', true], ['o', true], ['orders-eu-1', true], ['a'.repeat(40), true],
+    ['a'.repeat(41), false], ['Orders', false], ['1orders', false], ['orders--eu', false], ['orders-', false], ['orders_eu', false], ['', false],
+  ];
+  test.each(cases)('%p valid: %p', (id, valid) => {
+    const latest = () => restore({
+      replicationGroupId: 'orders-dr',
+      source: BackupSource.latestExport(s3.Bucket.fromBucketName(new Stack(), 'B', 'replica-bucket'), id),
+    });
+    const group = () => {
+      const ctx = setup();
+      new ReplicationGroup(ctx.stack, 'Group', { vpc: ctx.vpc, replicationGroupId: id });
+    };
+    if (valid) {
+      expect(latest).not.toThrow();
+      expect(group).not.toThrow();
+    } else {
+      expect(latest).toThrow(/BackupSource.latestExport property 'replicationGroupId' is invalid/);
+      expect(group).toThrow(/'replicationGroupId' is invalid/);
+    }
+  });
+
+  test('a deploy-time id is refused with its own message (it names the folder the preflight may read), not by the id rule', () => {
+    const ctx = setup();
+    const id = new CfnParameter(ctx.stack, 'GroupId').valueAsString;
+    expect(() => new ReplicationGroupFromBackup(ctx.stack, 'Restored', {
+      vpc: ctx.vpc, source: BackupSource.latestExport(ctx.bucket, id),
+    })).toThrow("Restore/Restored: 'source' latestExport replicationGroupId cannot be a deploy-time value");
+  });
+});
+
+describe('a failed preflight creates nothing', () => {
+  /** Every logical id `id` depends on, through DependsOn, Ref, Fn::GetAtt and Fn::Sub, transitively (read from the template). */
+  function dependenciesOf(resources: Record<string, any>, id: string): Set<string> {
+    const direct = (logicalId: string): string[] => {
+      const r = resources[logicalId];
+      const found = new Set<string>([r.DependsOn ?? []].flat());
+      const walk = (v: unknown): void => {
+        if (Array.isArray(v)) {
+          v.forEach(walk);
+        } else if (v && typeof v === 'object') {
+          for (const [k, x] of Object.entries(v)) {
+            if (k === 'Ref' && typeof x === 'string') {
+              found.add(x);
+            } else if (k === 'Fn::GetAtt') {
+              found.add(Array.isArray(x) ? String(x[0]) : String(x).split('.')[0]);
+            } else if (k === 'Fn::Sub') {
+              for (const m of JSON.stringify(x).matchAll(/\$\{([A-Za-z0-9]+)[.}]/g)) {
+                found.add(m[1]);
+              }
+              walk(x);
+            } else {
+              walk(x);
+            }
+          }
+        }
+      };
+      walk(r.Properties);
+      return [...found].filter((d) => d in resources);
+    };
+    const seen = new Set<string>();
+    const queue = [id];
+    while (queue.length > 0) {
+      for (const d of direct(queue.shift()!)) {
+        if (!seen.has(d)) {
+          seen.add(d);
+          queue.push(d);
+        }
+      }
+    }
+    return seen;
+  }
+
+  test.each<[string, Extra]>([
+    ['fromRdbArns, cluster mode disabled, generated auth token', { source: BackupSource.fromRdbArns(['arn:aws:s3:::seed-bucket/orders-0001.rdb']) }],
+    ['latestExport, cluster mode enabled, 25 possible shards', {
+      clusterMode: ClusterMode.ENABLED, shards: 3, source: BackupSource.latestExport(s3.Bucket.fromBucketName(new Stack(), 'B', 'replica-bucket'), 'orders', { maxSourceShards: 25 }),
+    }],
+    ['fromSnapshotName with parameters', { source: BackupSource.fromSnapshotName('orders-before-migration'), parameters: { 'maxmemory-policy': 'allkeys-lru' } }],
+  ])('%s: every resource of the group, and every resource it references, waits for the preflight', (_name, extra) => {
+    const { stack, group, template } = restore(extra);
+    const resources = template.toJSON().Resources as Record<string, any>;
+    const preflight = preflightId(template);
+    const groupId = Object.keys(template.findResources('AWS::ElastiCache::ReplicationGroup'))[0];
+    const own = group.node.findAll().filter((c): c is CfnResource => c instanceof CfnResource).map((c) => stack.resolve(c.logicalId) as string);
+    // What the group uses: its direct references (subnet group, security group, parameter group, secret).
+    const used = [...new Set(JSON.stringify(resources[groupId].Properties).match(/"(Ref|Fn::GetAtt)":\s*\[?"([A-Za-z0-9]+)"/g) ?? [])]
+      .map((m) => /"([A-Za-z0-9]+)"$/.exec(m)![1]).filter((id) => id in resources && id !== preflight);
+    const mustWait = [...new Set([...own, ...used])].filter((id) => id !== preflight);
+    const types = mustWait.map((id) => resources[id].Type);
+    expect(types).toEqual(expect.arrayContaining(['AWS::ElastiCache::SubnetGroup', 'AWS::EC2::SecurityGroup', 'AWS::ElastiCache::ParameterGroup']));
+    const notWaiting = mustWait.filter((id) => !dependenciesOf(resources, id).has(preflight));
+    expect(notWaiting).toEqual([]);
+  });
+
+  test('the generated auth token secret waits for the preflight', () => {
+    const { template } = restore({ source: BackupSource.fromRdbArns(['arn:aws:s3:::seed-bucket/orders-0001.rdb']) });
+    const secrets = template.findResources('AWS::SecretsManager::Secret');
+    expect(Object.keys(secrets)).toHaveLength(1);
+    expect(Object.values(secrets)[0].DependsOn).toContain(preflightId(template));
+  });
+});
+
+describe('the group\'s create-only properties reach the preflight', () => {
+  test('a change to one of them changes the preflight\'s properties (so the preflight checks the source again)', () => {
+    const props = (port: number) => restore({ port, source: BackupSource.fromRdbArns(['arn:aws:s3:::seed-bucket/orders-0001.rdb']) }).template;
+    const createOnly = (template: Template) => Object.values(template.findResources('Custom::ElastiCacheRestorePreflight'))[0].Properties.ReplicationGroupCreateOnly;
+    expect(createOnly(props(6379))).toEqual({ ReplicationGroupId: 'orders-dr', Port: 6379, AtRestEncryptionEnabled: true });
+    expect(createOnly(props(6380))).toEqual({ ReplicationGroupId: 'orders-dr', Port: 6380, AtRestEncryptionEnabled: true });
   });
 });

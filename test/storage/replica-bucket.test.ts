@@ -75,7 +75,7 @@ describe('BackupReplicaBucket', () => {
     expect(Object.keys(named)).toEqual([logicalIdOf(replica.bucket)]);
   });
 
-  test('default lifecycle expires replicas after 35 days and noncurrent versions after 7', () => {
+  test('default lifecycle expires replicas after 35 days and keeps noncurrent versions as long (an overwrite in the primary survives)', () => {
     const stack = drStack();
     new BackupReplicaBucket(stack, 'Replica');
     Template.fromStack(stack).hasResourceProperties('AWS::S3::Bucket', {
@@ -84,7 +84,7 @@ describe('BackupReplicaBucket', () => {
           Id: 'ExpireReplicatedBackups',
           Status: 'Enabled',
           ExpirationInDays: 35,
-          NoncurrentVersionExpiration: { NoncurrentDays: 7 },
+          NoncurrentVersionExpiration: { NoncurrentDays: 35 },
           AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
         }],
       },

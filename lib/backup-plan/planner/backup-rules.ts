@@ -1,9 +1,10 @@
 /**
- * Rule 3 of the plan: create a backup when one is due, within the quota, unless the circuit breaker is open.
+ * Rule 3 of the plan: create a backup when one is due, within the quota, unless the circuit breaker is open. Due is
+ * measured from the newest backup the plan exports (`PlanContext.newestExportedBackupMs`), never from backups of others.
  * Not part of the jsii API.
  */
 import { planSnapshotName } from '../constants';
-import { manualBackupsInWindow, ms, MINUTE, PlanContext } from './context';
+import { manualBackupsInWindow, ms, PlanContext } from './context';
 
 export interface CircuitState {
   /** Backups the plan created, exported by no attempt so far although at least one attempt failed. */
@@ -37,20 +38,16 @@ export function circuitState(ctx: PlanContext): CircuitState {
   return { unexported, open: unexported >= ctx.settings.circuitBreakerThreshold, reason };
 }
 
-/** The time of the newest backup: snapshots that exist or are being made, plus calls not yet visible (for 15 minutes). */
-function newestBackupMs(ctx: PlanContext): number {
-  let newest = Number.NEGATIVE_INFINITY;
+/**
+ * A snapshot listed as available (or in another settled status) without a create time is never taken for a new backup
+ * (it would postpone the plan's backups for ever) and is never exported or pruned (its manifest key needs the time).
+ */
+export function noteUndatedSnapshots(ctx: PlanContext): void {
   for (const s of ctx.obs.snapshots) {
-    if (s.status !== 'failed' && s.status !== 'deleting') {
-      newest = Math.max(newest, s.createTime?.getTime() ?? ctx.nowMs);
+    if (s.createTime === undefined && s.status !== 'creating' && s.status !== 'failed' && s.status !== 'deleting') {
+      ctx.notes.push(`snapshot ${s.name} is ${s.status} but listed without a create time: ignored for the backup interval, exports and pruning`);
     }
   }
-  for (const c of ctx.created) {
-    if (!c.refused && !ctx.observedNames.has(c.name) && ms(c.at) > ctx.nowMs - 15 * MINUTE) {
-      newest = Math.max(newest, ms(c.at));
-    }
-  }
-  return newest;
 }
 
 export interface BackupDecision {
@@ -67,7 +64,7 @@ export function createBackup(ctx: PlanContext, circuit: CircuitState): BackupDec
   if (backupEverySeconds === undefined || ctx.backoff || ctx.createBackoff) {
     return { counted: count, blockedByQuota: false };
   }
-  const due = nowMs - newestBackupMs(ctx) >= backupEverySeconds * 1000;
+  const due = nowMs - ctx.newestExportedBackupMs() >= backupEverySeconds * 1000;
   if (!due) {
     return { counted: count, blockedByQuota: false };
   }

@@ -4,7 +4,7 @@
  */
 import {
   CreatedRecord, ExportCallRecord, ExportFailureRecord, GroupConfig, GroupState, InFlightExport, ObjectInfo, ObservedGroup, ObservedSnapshot,
-  PlanAction, PlannerSettings,
+  PlanAction, PlannerSettings, RefusedDeletionRecord,
 } from './types';
 import { manifestKey, shardNumberOf } from '../../manifest/manifest';
 
@@ -117,6 +117,8 @@ export class PlanContext {
   public exportCalls: ExportCallRecord[];
   public readonly exportAttempts: Record<string, number> = {};
   public readonly exportFailures: Record<string, ExportFailureRecord> = {};
+  /** Refused deletions of snapshots still listed. */
+  public readonly refusedDeletions: RefusedDeletionRecord[];
   public readonly backoff: boolean;
   public readonly createBackoff: boolean;
   public readonly exportBackoff: boolean;
@@ -128,7 +130,7 @@ export class PlanContext {
     public readonly obs: ObservedGroup,
     public readonly config: GroupConfig,
     public readonly now: Date,
-    public readonly settings: PlannerSettings,
+    public readonly settings: Required<PlannerSettings>,
     public readonly random: () => string,
   ) {
     this.group = config.replicationGroupId;
@@ -153,6 +155,7 @@ export class PlanContext {
         this.exportFailures[name] = f;
       }
     }
+    this.refusedDeletions = (state.refusedDeletions ?? []).filter((r) => this.observedNames.has(r.name));
     this.inFlight = state.inFlight;
     this.backoff = ms(state.backoffUntil) > this.nowMs;
     this.createBackoff = ms(state.createBackoffUntil) > this.nowMs;
@@ -172,6 +175,42 @@ export class PlanContext {
 
   public flightKey(f: InFlightExport): string {
     return manifestKey(this.group, new Date(f.snapshotCreateTime), f.snapshotName);
+  }
+
+  /**
+   * Whether the plan exports this snapshot, has exported it, or will: automatic backups when `exportAutomated`, manual
+   * ones only when the plan created them, and none whose export attempts are spent.
+   */
+  public isExportedByPlan(s: ObservedSnapshot): boolean {
+    const mine = s.source === 'automated' ? this.config.exportAutomated : s.createdByPlan;
+    return mine && (this.exportAttempts[s.name] ?? 0) < this.settings.maxExportAttempts;
+  }
+
+  /**
+   * The time of the newest backup the plan exports (or will), from which the next backup is due. By status: a backup
+   * being created counts as taken now; `failed` and `deleting` ones never count; one listed without a create time in
+   * any other status (`available`, ...) never counts either: it cannot be exported (its manifest key needs the time).
+   * The plan's own CreateSnapshot calls count for 15 minutes until they are listed. Backups of others (foreign manual
+   * backups, automatic ones that are not exported) do not count: they would postpone the plan's backups for ever.
+   */
+  public newestExportedBackupMs(): number {
+    let newest = Number.NEGATIVE_INFINITY;
+    for (const s of this.obs.snapshots) {
+      if (s.status === 'failed' || s.status === 'deleting' || !this.isExportedByPlan(s)) {
+        continue;
+      }
+      if (s.createTime !== undefined) {
+        newest = Math.max(newest, s.createTime.getTime());
+      } else if (s.status === 'creating') {
+        newest = Math.max(newest, this.nowMs);
+      }
+    }
+    for (const c of this.created) {
+      if (!c.refused && !this.observedNames.has(c.name) && ms(c.at) > this.nowMs - 15 * MINUTE) {
+        newest = Math.max(newest, ms(c.at));
+      }
+    }
+    return newest;
   }
 
   /** Records a failed export attempt of a snapshot (for the circuit breaker and the logs). */

@@ -9,6 +9,8 @@ import { planExportName } from '../constants';
 import type { VerificationResult } from '../verify-core';
 import { completeExportObjects, isBusy, manualBackupsInWindow, manifestKeyTime, ms, PlanContext } from './context';
 import { InFlightExport, ObjectInfo, VerifyRecord } from './types';
+import { FUTURE_TOLERANCE_MS } from '../../manifest/integrity';
+import { manifestPrefix } from '../../manifest/manifest';
 
 /** Fails the attempt: counted, recorded for the circuit breaker, and retried under a new name by rule 2. */
 function failExport(ctx: PlanContext, flight: InFlightExport, errorName: string, why: string): void {
@@ -164,8 +166,9 @@ function handleUnconfirmed(ctx: PlanContext, flight: InFlightExport): void {
 /** A confirmed export without all its objects: failed (event), ended (status), timed out, or still running. */
 function handleRunning(ctx: PlanContext, flight: InFlightExport): void {
   const startedMs = ms(flight.startedAt);
-  const signalled = ctx.obs.exportFailureSignals.some((sig) => sig.time.getTime() >= startedMs
-    && (sig.text.includes(flight.exportName) || sig.text.includes(flight.snapshotName)));
+  // Matched on the export name (the TargetSnapshotName, unique per attempt) only: a failed export of the same snapshot
+  // by someone else, or an earlier attempt's failure, names the snapshot too and must not drop this export.
+  const signalled = ctx.obs.exportFailureSignals.some((sig) => sig.time.getTime() >= startedMs && sig.text.includes(flight.exportName));
   const timeoutSeconds = ctx.config.exportTimeoutSeconds ?? ctx.settings.exportTimeoutSeconds;
   const source = ctx.obs.snapshots.find((s) => s.name === flight.snapshotName);
   const busyNow = source !== undefined && isBusy(source.status);
@@ -197,27 +200,53 @@ function handleRunning(ctx: PlanContext, flight: InFlightExport): void {
   }
 }
 
-/** Rule 2: when nothing is in flight, export the newest exportable snapshot without a (trusted) manifest. */
-export function startExport(ctx: PlanContext): number {
-  const { settings, nowMs } = ctx;
-  // Keys of one group sort in time order: the newest is the greatest.
-  let newestKey: string | undefined;
+/** The newest committed export the plan can rely on, and the manifest keys it ignored because they are dated in the future. */
+export interface CommittedExports {
+  /** The snapshot time of the newest committed export; -Infinity when there is none. */
+  readonly newestMs: number;
+  /** Keys dated later than now plus `FUTURE_TOLERANCE_MS`. */
+  readonly futureKeys: readonly string[];
+}
+
+/**
+ * The newest committed export, by the snapshot time in its key. A key dated in the future (beyond the clock skew
+ * tolerance) is planted, copied from a clock that is wrong, or corrupt: trusting it would stop exports of automatic
+ * backups for good and hold the export age at 0, so the RPO alarm could never fire. It is ignored and reported.
+ */
+export function newestCommitted(ctx: PlanContext): CommittedExports {
+  const latest = ctx.nowMs + FUTURE_TOLERANCE_MS;
+  const prefix = manifestPrefix(ctx.group);
+  let newestMs = Number.NEGATIVE_INFINITY;
+  const futureKeys: string[] = [];
   for (const k of ctx.committing) {
-    if (k.startsWith(`manifests/${ctx.group}/`) && (newestKey === undefined || k > newestKey)) {
-      newestKey = k;
+    const t = k.startsWith(prefix) ? manifestKeyTime(k)?.getTime() : undefined;
+    if (t === undefined) {
+      continue;
+    }
+    if (t > latest) {
+      futureKeys.push(k);
+    } else {
+      newestMs = Math.max(newestMs, t);
     }
   }
-  const newestCommittedMs = (newestKey !== undefined ? manifestKeyTime(newestKey)?.getTime() : undefined) ?? Number.NEGATIVE_INFINITY;
-  const exportable = ctx.available.filter((s) => (s.source === 'automated' ? ctx.config.exportAutomated : s.createdByPlan)
-    && !ctx.committing.has(ctx.keyOf(s))
-    && (ctx.exportAttempts[s.name] ?? 0) < settings.maxExportAttempts);
+  for (const k of futureKeys) {
+    ctx.notes.push(`manifest ${k} is dated in the future (now ${ctx.now.toISOString()}): ignored; check who wrote it and delete it`);
+  }
+  return { newestMs, futureKeys };
+}
+
+/** Rule 2: when nothing is in flight, export the newest exportable snapshot without a (trusted) manifest. */
+export function startExport(ctx: PlanContext, newestCommittedMs: number): void {
+  const { settings, nowMs } = ctx;
+  const exportable = ctx.available.filter((s) => ctx.isExportedByPlan(s) && !ctx.committing.has(ctx.keyOf(s)));
 
   // Newer than everything committed: this is what lowers the RPO. Older plan backups without an export are
   // exported afterwards (a backfill), so that they can be pruned; automated ones are not (the plan never deletes them).
   const fresh = exportable.filter((s) => s.createTime.getTime() > newestCommittedMs);
   const backfill = exportable.filter((s) => s.createTime.getTime() <= newestCommittedMs && s.source === 'manual');
-  const newestAny = ctx.obs.snapshots.reduce((acc, s) => Math.max(acc, s.createTime?.getTime() ?? nowMs), Number.NEGATIVE_INFINITY);
-  const backfillWindowOpen = ctx.config.intervalSeconds === undefined || (nowMs - newestAny) < (ctx.config.intervalSeconds * 1000) / 2;
+  // Backfill only in the first half of the interval after the plan's newest backup, so the slot is free when the next is due.
+  const backfillWindowOpen = ctx.config.intervalSeconds === undefined
+    || (nowMs - ctx.newestExportedBackupMs()) < (ctx.config.intervalSeconds * 1000) / 2;
 
   const pick = fresh[0] ?? (backfillWindowOpen ? backfill[0] : undefined);
   if (pick && !ctx.inFlight && !ctx.backoff && !ctx.exportBackoff) {
@@ -250,5 +279,4 @@ export function startExport(ctx: PlanContext): number {
       ctx.notes.push(`gave up exporting ${s.name} after ${ctx.exportAttempts[s.name]} attempts`);
     }
   }
-  return newestCommittedMs;
 }

@@ -2,7 +2,7 @@
  * How the persisted state changes when an action ended (pure). Not part of the jsii API.
  */
 import { HOUR, MINUTE, throttleBackoffMs } from './context';
-import { GroupState, OutcomeKind, PlanAction, StartExportAction } from './types';
+import { DeleteSnapshotAction, GroupState, MAX_REFUSAL_REASON_CHARS, OutcomeKind, PlanAction, StartExportAction } from './types';
 
 /** Drops undefined fields, so states compare and serialize stably. */
 export function compact(state: GroupState): GroupState {
@@ -62,10 +62,39 @@ function startExportOutcome(state: GroupState, action: StartExportAction, outcom
 }
 
 /**
- * The state after an action ended with `outcome`. `state` is the write-ahead state of the decision (or the result of
- * applying earlier outcomes of the same run). `errorName` is the service error's name, when there was one.
+ * A refused deletion is remembered (name, reason, time, count): pruning then skips it without using a slot until its
+ * retry time, and it is reported once per refusal. A deletion that succeeded, or found the snapshot gone, forgets it.
  */
-export function applyOutcome(state: GroupState, action: PlanAction, outcome: OutcomeKind, now: Date, errorName?: string): GroupState {
+function deleteSnapshotOutcome(state: GroupState, action: DeleteSnapshotAction, outcome: OutcomeKind, now: Date,
+  reason: string | undefined): GroupState {
+  if (outcome === 'integrity-failed') {
+    // The manifest or its objects are no longer intact: never prune on it; export the snapshot again.
+    return { ...state, distrustedManifests: [...new Set([...(state.distrustedManifests ?? []), action.manifestKey])] };
+  }
+  const others = (state.refusedDeletions ?? []).filter((r) => r.name !== action.snapshotName);
+  if (outcome === 'refused') {
+    const previous = state.refusedDeletions?.find((r) => r.name === action.snapshotName);
+    const record = {
+      name: action.snapshotName,
+      reason: (reason || 'refused').slice(0, MAX_REFUSAL_REASON_CHARS),
+      at: now.toISOString(),
+      refusals: (previous?.refusals ?? 0) + 1,
+    };
+    return { ...state, refusedDeletions: [...others, record] };
+  }
+  if (outcome === 'ok' || outcome === 'not-found') {
+    return { ...state, refusedDeletions: others.length ? others : undefined };
+  }
+  return state;
+}
+
+/**
+ * The state after an action ended with `outcome`. `state` is the write-ahead state of the decision (or the result of
+ * applying earlier outcomes of the same run). `errorName` is the service error's name, when there was one; `detail`
+ * the error's text or the reconciler's reason (kept, shortened, for a refused deletion).
+ */
+export function applyOutcome(state: GroupState, action: PlanAction, outcome: OutcomeKind, now: Date, errorName?: string,
+  detail?: string): GroupState {
   const nowMs = now.getTime();
   let next: GroupState = state;
   switch (action.kind) {
@@ -110,13 +139,9 @@ export function applyOutcome(state: GroupState, action: PlanAction, outcome: Out
       }
       break;
     }
-    case 'DeleteSnapshot': {
-      if (outcome === 'integrity-failed') {
-        // The manifest or its objects are no longer intact: never prune on it; export the snapshot again.
-        next = { ...next, distrustedManifests: [...new Set([...(next.distrustedManifests ?? []), action.manifestKey])] };
-      }
+    case 'DeleteSnapshot':
+      next = deleteSnapshotOutcome(next, action, outcome, now, detail ?? errorName);
       break;
-    }
   }
   if (outcome === 'throttled' && (action.kind === 'CreateSnapshot' || action.kind === 'StartExport' || action.kind === 'DeleteSnapshot')) {
     // ElastiCache throttled: back off every ElastiCache write of the group (S3 calls are not throttled together).

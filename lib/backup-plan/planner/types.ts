@@ -53,9 +53,16 @@ export interface PlannerSettings {
   readonly objectTimeSkewSeconds: number;
   /** Stop creating backups for a group with this many backups the plan created and could not export. */
   readonly circuitBreakerThreshold: number;
+  /**
+   * Clock skew tolerated between the reconciler and ElastiCache when pruning: nothing is deleted before retention plus
+   * this, and nothing at all while the clocks disagree by more than this. @default 600
+   */
+  readonly clockSkewMarginSeconds?: number;
+  /** A deletion the service or the tag check refused is tried again after this long (once per period). @default 7 days */
+  readonly refusedDeletionRetrySeconds?: number;
 }
 
-export const DEFAULT_SETTINGS: PlannerSettings = {
+export const DEFAULT_SETTINGS: Required<PlannerSettings> = {
   exportTimeoutSeconds: 3600,
   maxExportAttempts: 5,
   quotaPerNode: MANUAL_BACKUPS_PER_NODE_PER_DAY,
@@ -66,6 +73,8 @@ export const DEFAULT_SETTINGS: PlannerSettings = {
   maxVerifyRequests: 3,
   objectTimeSkewSeconds: 300,
   circuitBreakerThreshold: 3,
+  clockSkewMarginSeconds: 600,
+  refusedDeletionRetrySeconds: 7 * 86_400,
 };
 
 /** Facts about a snapshot the manifest needs (taken from DescribeSnapshots). */
@@ -177,6 +186,23 @@ export interface ExportFailureRecord {
   readonly at?: string;
 }
 
+/**
+ * A deletion the service or the reconciler's tag check refused. Remembered so that the snapshot does not take one of
+ * the run's deletion slots (and is not reported) again in every run; tried again after `refusedDeletionRetrySeconds`.
+ */
+export interface RefusedDeletionRecord {
+  readonly name: string;
+  /** The service error's name or the reconciler's reason (at most `MAX_REFUSAL_REASON_CHARS`). */
+  readonly reason: string;
+  /** ISO time of the latest refusal. */
+  readonly at: string;
+  /** Refusals so far (1 after the first). */
+  readonly refusals: number;
+}
+
+/** The longest refusal reason kept in the state. */
+export const MAX_REFUSAL_REASON_CHARS = 300;
+
 /** What the reconciler persists per group (S3 `state/<group>/plan.json`). */
 export interface GroupState {
   readonly formatVersion: 1;
@@ -204,6 +230,8 @@ export interface GroupState {
   /** ISO time until which no export is started (SnapshotQuotaExceededFault on CopySnapshot). */
   readonly exportBackoffUntil?: string;
   readonly consecutiveThrottles: number;
+  /** Deletions refused for snapshots that are still listed (absent when none). */
+  readonly refusedDeletions?: readonly RefusedDeletionRecord[];
 }
 
 export function emptyState(): GroupState {
@@ -290,6 +318,18 @@ export interface GroupMetrics {
   readonly circuitOpen: 0 | 1;
   /** Why the circuit is open: the last export error's name. */
   readonly circuitReason?: string;
+  /**
+   * Manifest keys dated more than `FUTURE_TOLERANCE_MS` after now: ignored for the newest committed export (so that
+   * the export age keeps rising and the RPO alarm can fire) and reported.
+   */
+  readonly futureManifests: number;
+  /** Deletions refused by the service or the tag check, remembered and not retried before their retry time. */
+  readonly refusedDeletions: number;
+  /**
+   * 1 when pruning was skipped because the clocks disagree by more than `clockSkewMarginSeconds`: a snapshot is dated
+   * after now, or the plan's newest backup is dated before the CreateSnapshot call that made it.
+   */
+  readonly pruningHeldForClockSkew: 0 | 1;
 }
 
 export interface Decision {

@@ -1,0 +1,86 @@
+/**
+ * Mutation testing of the backup plan's pure logic with Stryker (stryker.config.json: jest runner, TypeScript checker),
+ * then benchmarks/results/mutation.md from its JSON report: the score per file and every surviving mutant of
+ * planner.ts. A benchmark, not a CI step: on 2 cores the whole run takes hours.
+ *
+ *   npx ts-node -P benchmarks/tsconfig.json benchmarks/mutation.ts [--concurrency 2] [--mutate lib/backup-plan/planner.ts]
+ *   MUTATION_REPORT_ONLY=1 ...   (only rewrite mutation.md from reports/mutation/mutation.json)
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+interface Mutant {
+  readonly id: string;
+  readonly mutatorName: string;
+  readonly status: string;
+  readonly replacement?: string;
+  readonly location: { readonly start: { readonly line: number; readonly column: number } };
+}
+interface Report { readonly files: Record<string, { readonly mutants: readonly Mutant[] }> }
+
+const root = path.join(__dirname, '..');
+const jsonReport = path.join(root, 'reports', 'mutation', 'mutation.json');
+const DETECTED = new Set(['Killed', 'Timeout']);
+const UNDETECTED = new Set(['Survived', 'NoCoverage']);
+
+function run(args: string[]): number {
+  const started = Date.now();
+  const r = spawnSync('npx', ['stryker', 'run', 'stryker.config.json', ...args], { cwd: root, stdio: 'inherit' });
+  process.stderr.write(`stryker ended (${r.status}) after ${((Date.now() - started) / 60000).toFixed(1)} min\n`);
+  return Date.now() - started;
+}
+
+function score(mutants: readonly Mutant[]): { detected: number; undetected: number; other: number; pct: string } {
+  const detected = mutants.filter((m) => DETECTED.has(m.status)).length;
+  const undetected = mutants.filter((m) => UNDETECTED.has(m.status)).length;
+  const pct = detected + undetected === 0 ? 'n/a' : `${((100 * detected) / (detected + undetected)).toFixed(1)} %`;
+  return { detected, undetected, other: mutants.length - detected - undetected, pct };
+}
+
+function markdown(report: Report, elapsedMs: number | undefined, args: string[]): string {
+  const rows = Object.entries(report.files).sort(([a], [b]) => a.localeCompare(b));
+  const all = rows.flatMap(([, f]) => f.mutants);
+  const total = score(all);
+  const lines = [
+    '## Mutation testing (lib/backup-plan pure logic)',
+    '',
+    `Stryker ${'(stryker.config.json)'}: jest runner over the fast backup-plan tests and the simulation tests, TypeScript checker; `
+      + `machine nproc ${os.cpus().length}, node ${process.version}${elapsedMs === undefined ? '' : `, ${(elapsedMs / 60000).toFixed(0)} min`}`
+      + `${args.length ? `, arguments \`${args.join(' ')}\`` : ''}.`,
+    '',
+    `Mutation score: **${total.pct}** (${total.detected} killed or timed out, ${total.undetected} survived or not covered, `
+      + `${total.other} compile errors or ignored, not counted).`,
+    '',
+    '| file | mutants | killed + timeout | survived + no coverage | score |',
+    '|---|---|---|---|---|',
+    ...rows.map(([file, f]) => {
+      const s = score(f.mutants);
+      return `| ${file} | ${f.mutants.length} | ${s.detected} | ${s.undetected} | ${s.pct} |`;
+    }),
+    '',
+  ];
+  const planner = rows.find(([file]) => file.endsWith('lib/backup-plan/planner.ts'))?.[1].mutants.filter((m) => UNDETECTED.has(m.status)) ?? [];
+  if (planner.length) {
+    lines.push('Survivors in planner.ts (each to be killed by a test or explained):', '');
+    for (const m of planner) {
+      lines.push(`- line ${m.location.start.line}: ${m.mutatorName} -> \`${(m.replacement ?? '').replace(/\s+/g, ' ').slice(0, 100)}\` (${m.status})`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const elapsed = process.env.MUTATION_REPORT_ONLY === '1' ? undefined : run(args);
+  if (!fs.existsSync(jsonReport)) {
+    throw new Error(`no Stryker report at ${path.relative(root, jsonReport)}: the run failed before it wrote one`);
+  }
+  const report = JSON.parse(fs.readFileSync(jsonReport, 'utf8')) as Report;
+  fs.writeFileSync(path.join(__dirname, 'results', 'mutation.md'), `${markdown(report, elapsed, args)}\n`);
+  process.stderr.write('benchmarks/results/mutation.md written\n');
+}
+
+main();
