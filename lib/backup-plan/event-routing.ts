@@ -77,12 +77,18 @@ export function groupsForEvent<G extends Group>(event: InvocationEvent | undefin
     text = key;
   } else {
     // A snapshot event names the snapshot: plan names carry the group's prefix.
-    const sourceId = String(event.detail.SourceIdentifier ?? '');
+    const source = event.detail.SourceIdentifier;
+    const sourceId = typeof source === 'string' ? source : '';
     const byPrefix = groups.find((g) => hasPlanNamePrefix(g.replicationGroupId, sourceId));
     if (byPrefix) {
       return [byPrefix];
     }
-    text = JSON.stringify(event.detail);
+    try {
+      text = JSON.stringify(event.detail) ?? '';
+    } catch {
+      // Not from EventBridge (which delivers JSON): cannot be routed, so every group runs.
+      return [...groups];
+    }
   }
   // Longest id first: `prod-2` is not mistaken for `prod`.
   const matched = [...groups].sort((a, b) => b.replicationGroupId.length - a.replicationGroupId.length)

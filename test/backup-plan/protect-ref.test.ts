@@ -27,6 +27,7 @@ describe('BackupPlan.protect() with aws-cdk-lib references', () => {
       cacheNodeType: 'cache.r7g.large',
       numNodeGroups: 1,
       replicasPerNodeGroup: 1,
+      transitEncryptionEnabled: true,
     });
     plan.protect(l1);
     expect(plan.protectedGroupIds).toEqual(['legacy-cache']);
@@ -43,7 +44,7 @@ describe('BackupPlan.protect() with aws-cdk-lib references', () => {
   test('an L1 with a data tiering node type is refused like a ReplicationGroup', () => {
     const { stack, plan } = planStack();
     const l1 = new elasticache.CfnReplicationGroup(stack, 'Tiered', {
-      replicationGroupId: 'tiered', replicationGroupDescription: 'd', engine: 'valkey', cacheNodeType: 'cache.r6gd.xlarge',
+      replicationGroupId: 'tiered', replicationGroupDescription: 'd', engine: 'valkey', cacheNodeType: 'cache.r6gd.xlarge', transitEncryptionEnabled: true,
     });
     expect(() => plan.protect(l1)).toThrow(/cache\.r6gd\.xlarge/);
   });

@@ -45,7 +45,8 @@ class QuotaIo implements ReconcileIo {
     return { status: 'available', clusterModeEnabled: true };
   }
   public async listObjects(prefix: string): Promise<ObjectInfo[]> {
-    return [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort().map((key) => ({ key, sizeBytes: 1, etag: this.objects.get(key)!.etag }));
+    return [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort()
+      .map((key) => ({ key, sizeBytes: 1, etag: this.objects.get(key)!.etag }));
   }
   public async headObject(key: string): Promise<ObjectInfo | undefined> {
     const o = this.objects.get(key);
