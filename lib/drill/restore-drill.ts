@@ -26,6 +26,7 @@ import { manifestPrefix } from '../manifest/manifest';
 import { planNamePrefix } from '../manifest/names';
 import { replicationGroupIdProblems } from '../private/cache-rules';
 import { describeValue, ValidationError } from '../private/errors';
+import { nagRendering } from '../private/nag-rendering';
 import { nodeMemoryGiB } from '../private/node-memory';
 
 /**
@@ -424,29 +425,6 @@ const WILDCARD_REASON = 'drill groups are ceb-drill-* (created only with the dri
   + 'parameter groups default.*, the drilled groups\' export objects by prefix, reports under drills/, function versions; GetRandomPassword, '
   + 'PutMetricData (limited by namespace), log delivery and X-Ray have no resource type';
 
-/** How cdk-nag renders a resolved ARN in a finding id: `<Logical.Arn>`, `<AWS::Partition>`, joins concatenated. */
-function nagRendering(value: unknown): string | undefined {
-  if (typeof value === 'string') {
-    return value;
-  }
-  const v = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  if (typeof v.Ref === 'string') {
-    return `<${v.Ref}>`;
-  }
-  if (typeof v['Fn::ImportValue'] === 'string') {
-    return v['Fn::ImportValue'];
-  }
-  const getAtt = v['Fn::GetAtt'];
-  if (Array.isArray(getAtt) && getAtt.length === 2) {
-    return `<${getAtt[0]}.${getAtt[1]}>`;
-  }
-  const join = v['Fn::Join'];
-  if (Array.isArray(join) && join.length === 2 && Array.isArray(join[1])) {
-    const parts = join[1].map(nagRendering);
-    return parts.every((p) => p !== undefined) ? parts.join(join[0]) : undefined;
-  }
-  return undefined;
-}
 
 /**
  * Acknowledges cdk-nag's AwsSolutions-IAM5 for each wildcard resource granted to a role, once references are resolved

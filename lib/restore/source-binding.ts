@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { IConstruct } from 'constructs';
 import type { SourceKind } from './preflight-properties';
+import { nagRendering } from '../private/nag-rendering';
 
 /*
  * How a BackupSource binds to a restore. Internal: not exported from the package (keeps unions and
@@ -33,34 +34,6 @@ export interface BoundBackupSource {
   readonly problems: string[];
   /** Grants the preflight function what it needs to read this source. */
   grantRead(grantee: iam.IGrantable): void;
-}
-
-
-/** How cdk-nag renders a resolved ARN in a finding id: `<Logical.Arn>`, `<AWS::Partition>`, joins concatenated. */
-function nagRendering(value: unknown): string | undefined {
-  if (typeof value === 'string') {
-    return value;
-  }
-  if (typeof value !== 'object' || value === null) {
-    return undefined;
-  }
-  const v = value as Record<string, unknown>;
-  if (typeof v.Ref === 'string') {
-    return `<${v.Ref}>`;
-  }
-  if (typeof v['Fn::ImportValue'] === 'string') {
-    return v['Fn::ImportValue'];
-  }
-  const getAtt = v['Fn::GetAtt'];
-  if (Array.isArray(getAtt) && getAtt.length === 2) {
-    return `<${getAtt[0]}.${getAtt[1]}>`;
-  }
-  const join = v['Fn::Join'];
-  if (Array.isArray(join) && join.length === 2 && typeof join[0] === 'string' && Array.isArray(join[1])) {
-    const parts = join[1].map(nagRendering);
-    return parts.every((p) => p !== undefined) ? parts.join(join[0]) : undefined;
-  }
-  return undefined;
 }
 
 /**
