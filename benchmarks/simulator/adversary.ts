@@ -78,6 +78,7 @@ export class WorldAdversary {
     if (r < a.stateLost) {
       w.exportBucket.delete(key, w.now);
       this.counters.statesLost++;
+      g.planKnowsExportsCount = false; // what a refusal taught the plan was in the lost state
     } else if (r < a.stateLost + a.stateTruncated) {
       const body = (current.body ?? '').slice(0, Math.floor((current.body ?? '').length / 2));
       w.putExportObject(key, { sizeBytes: body.length, body });

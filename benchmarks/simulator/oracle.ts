@@ -9,7 +9,8 @@
  * - A committed manifest is false when it does not list every shard of its snapshot, or when a listed object (the pinned
  *   version, else the current one) was not an intact copy of that shard of that snapshot at commit time.
  * - Quota: every call the service refused for the quota is a violation, except, when exports count against the quota,
- *   the first refusal per group (the only way the plan can learn that they count).
+ *   the first refusal per group and the first after each loss of its state (the only way the plan can learn that they
+ *   count, and a lost state forgets it).
  * - Export bounds: a protected group's newest truly committed export (a manifest that was not a false commit, by
  *   its snapshot's time) must never be older than the group's RPO target; when it is (an overdue episode), an alarm
  *   (the run's ExportAgeSeconds over the target, or a failed run: the Lambda's Errors alarm) must fire within one
@@ -41,7 +42,7 @@ export interface OracleCounts {
   readonly commits: number;
   readonly falseCommits: number;
   readonly quotaViolations: number;
-  /** Quota refusals excused as the plan's way of learning that exports count (one per group at most). */
+  /** Quota refusals excused as the plan's way of learning that exports count (one per group, and one after each loss of its state). */
   readonly quotaLearningRefusals: number;
   /** Overdue episodes: a group's newest true commit older than its RPO target (after the warm-up). */
   readonly missedExportBounds: number;
@@ -194,7 +195,7 @@ export class SafetyOracle {
   public counts(): OracleCounts {
     const w = this.world;
     const refusals = w.counters.createQuotaRefusals + w.counters.copyQuotaRefusals;
-    const learning = w.behaviour.copyCountsAgainstQuota ? w.groups.filter((g) => g.quotaRefusals > 0).length : 0;
+    const learning = w.groups.reduce((n, g) => n + g.quotaLearningRefusals, 0);
     return {
       deletions: this.deletions,
       unsafeDeletions: this.unsafe,

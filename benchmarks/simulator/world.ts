@@ -73,6 +73,13 @@ export interface WorldGroup {
   maxQuotaUse24h: number;
   /** Calls the service refused for the quota. */
   quotaRefusals: number;
+  /**
+   * Whether the plan can know that exports count against the quota: false at the start and again after its state was
+   * lost (it forgets what a refusal taught it). The first refusal while it cannot know is its way of learning.
+   */
+  planKnowsExportsCount: boolean;
+  /** Refusals excused as learning (at most one per start or lost state, and only when exports do count). */
+  quotaLearningRefusals: number;
   /** Every export of this group ends in failure (issue 9, item 7). */
   readonly neverExports: boolean;
 }
@@ -187,6 +194,8 @@ export class World {
         quotaUses: [],
         maxQuotaUse24h: 0,
         quotaRefusals: 0,
+        planKnowsExportsCount: false,
+        quotaLearningRefusals: 0,
         neverExports: never > 0 && i % never === never - 1,
       });
     }
@@ -257,6 +266,10 @@ export class World {
     g.quotaUses = g.quotaUses.filter((t) => t > this.now - DAY);
     if (g.quotaUses.length + 1 > QUOTA_PER_NODE) {
       g.quotaRefusals++;
+      if (this.behaviour.copyCountsAgainstQuota && !g.planKnowsExportsCount) {
+        g.planKnowsExportsCount = true;
+        g.quotaLearningRefusals++;
+      }
       if (call === 'CreateSnapshot') {
         this.counters.createQuotaRefusals++;
       } else {

@@ -120,6 +120,7 @@ function nextState(ctx: PlanContext): GroupState {
     created: ctx.created,
     exportCalls: ctx.exportCalls.length ? ctx.exportCalls : undefined,
     exportsCountAgainstQuota: old.exportsCountAgainstQuota || undefined,
+    quotaRefusals: ctx.quotaRefusals.length ? ctx.quotaRefusals : undefined,
     distrustedManifests: ctx.distrusted.size ? [...ctx.distrusted] : undefined,
     backoffUntil: ctx.backoff ? old.backoffUntil : undefined,
     createBackoffUntil: ctx.createBackoff ? old.createBackoffUntil : undefined,

@@ -11,8 +11,8 @@ import {
   ObjectInfo, ObservedSnapshot, OutcomeKind, plan, PlanAction, PlannerSettings, VerifyShardAction,
 } from './planner';
 import {
-  DEFAULT_MAX_TAG_CHECKS, ForeignSnapshot, foreignPlanMessage, forgetUnverifiedOwnership, judgeOwnership, snapshotsToCheck, TagFinding,
-  withRebuiltCreated,
+  DEFAULT_MAX_TAG_CHECKS, ForeignSnapshot, foreignPlanMessage, forgetUnverifiedOwnership, judgeOwnership, planExportObjectPrefix, snapshotsToCheck,
+  TagFinding, withRebuiltCreated, withRebuiltExportCalls,
 } from './planner/ownership-rules';
 import { rebaseOutcomes } from './state';
 import { isConditionFailure, LoadedState, loadState, saveState, StateConflictError, StateIo, stateLocation } from './state-store';
@@ -311,7 +311,17 @@ async function checkOwnership(io: ReconcileIo, groupId: string, loaded: LoadedSt
   if (verdict.ours.length > 0) {
     notes.push(`recorded ${verdict.ours.length} backup(s) as this plan's from their ${PLAN_TAG_KEY} tag: ${verdict.ours.join(', ')}`);
   }
-  return { state: withRebuiltCreated(base, verdict.ours, snapshots, now), rebuilt: verdict.ours.length, notes };
+  let state = withRebuiltCreated(base, verdict.ours, snapshots, now);
+  if (loaded.origin === 'fresh') {
+    const before = state.exportCalls?.length ?? 0;
+    const sinceMs = now.getTime() - (86_400 + (options.settings ?? DEFAULT_SETTINGS).quotaMarginSeconds) * 1000 - 3_600_000;
+    state = withRebuiltExportCalls(state, groupId, await io.listObjects(planExportObjectPrefix(groupId)), sinceMs);
+    const added = (state.exportCalls?.length ?? 0) - before;
+    if (added > 0) {
+      notes.push(`no state: recorded ${added} export call(s) of the last 24 h again from the export objects (for the quota)`);
+    }
+  }
+  return { state, rebuilt: verdict.ours.length, notes };
 }
 
 type BodyResult = OutcomeKind | { outcome: OutcomeKind; error: string } | void;

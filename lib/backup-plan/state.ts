@@ -68,6 +68,7 @@ const STATE: Schema = {
   'created': [{ 'name': 's', 'at': 't', 'refused?': 'b', 'failureNoted?': 'b' }],
   'exportCalls?': [{ name: 's', at: 't' }],
   'exportsCountAgainstQuota?': 'b',
+  'quotaRefusals?': [{ at: 't', hidden: 'p' }],
   'distrustedManifests?': ['s'],
   'backoffUntil?': 't',
   'createBackoffUntil?': 't',
@@ -180,8 +181,11 @@ export function rebaseOutcomes(theirs: GroupState, ours: GroupState, replays: re
   for (const [name, n] of Object.entries(ours.exportAttempts)) {
     exportAttempts[name] = Math.max(n, exportAttempts[name] ?? 0);
   }
+  const refusalTimes = new Set((next.quotaRefusals ?? []).map((r) => r.at));
+  const quotaRefusals = [...(next.quotaRefusals ?? []), ...(ours.quotaRefusals ?? []).filter((r) => !refusalTimes.has(r.at))];
   return compact({
     ...next,
+    quotaRefusals: quotaRefusals.length ? quotaRefusals : undefined,
     created: [...next.created, ...ours.created.filter((c) => !createdNames.has(c.name))],
     exportCalls: exportCalls.length ? exportCalls : undefined,
     exportAttempts,

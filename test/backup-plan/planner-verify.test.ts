@@ -251,7 +251,7 @@ describe('quota: exports learned to count (SnapshotQuotaExceededFault on CopySna
 test('a CreateSnapshot refused for the quota although the backups alone left room: exports are learned to count', () => {
   const d = plan(observed({ snapshots: [snap('user-1', 200, { createdByPlan: false })] }), CONFIG);
   const create = d.actions.find((a) => a.kind === 'CreateSnapshot')!;
-  expect(create).toEqual({ kind: 'CreateSnapshot', snapshotName: planSnapshotName(G, NOW), roomWithoutExports: true });
+  expect(create).toEqual({ kind: 'CreateSnapshot', snapshotName: planSnapshotName(G, NOW), roomWithoutExports: true, quotaFreeBefore: 19 });
   expect(applyOutcome(d.state, create, 'quota-exceeded', NOW)).toMatchObject({
     exportsCountAgainstQuota: true, createBackoffUntil: new Date(NOW.getTime() + 3_600_000).toISOString(),
   });

@@ -62,7 +62,8 @@ describe('backups', () => {
   test('creates a backup when the newest one is older than the interval', () => {
     const s = snap('orders-plan-a', 80);
     const d = plan(observed({ snapshots: [s], manifestKeys: [keyOf(s)] }), CONFIG, NOW);
-    expect(d.actions).toEqual([{ kind: 'CreateSnapshot', snapshotName: planSnapshotName(G, NOW), roomWithoutExports: true }]);
+    // 19 slots free: the one manual backup of the last 24 h uses one.
+    expect(d.actions).toEqual([{ kind: 'CreateSnapshot', snapshotName: planSnapshotName(G, NOW), roomWithoutExports: true, quotaFreeBefore: 19 }]);
     expect(d.state.created.map((c) => c.name)).toEqual([planSnapshotName(G, NOW)]);
   });
 
@@ -117,7 +118,7 @@ describe('exports', () => {
     const old = snap('orders-plan-old', 300);
     const fresh = snap('orders-plan-new', 20);
     const d = plan(observed({ snapshots: [old, fresh], manifestKeys: [keyOf(old)] }), CONFIG, NOW);
-    expect(d.actions).toEqual([{ kind: 'StartExport', snapshotName: 'orders-plan-new', exportName: planExportName(G, min(20), SUFFIX), attempt: 1, reissue: false }]);
+    expect(d.actions).toEqual([{ kind: 'StartExport', snapshotName: 'orders-plan-new', exportName: planExportName(G, min(20), SUFFIX), attempt: 1, reissue: false, quotaFreeBefore: 18 }]);
     expect(d.state.inFlight).toMatchObject({ snapshotName: 'orders-plan-new', attempt: 1, confirmed: false });
   });
 
@@ -196,7 +197,7 @@ describe('exports', () => {
     const obs = observed({ snapshots: [s], state: { ...emptyState(), inFlight, exportAttempts: { a: 1 } }, exportFailureSignals: signals });
     const d = plan(obs, CONFIG, NOW);
     const start = d.actions.find((a) => a.kind === 'StartExport') as StartExportAction;
-    expect(start).toEqual({ kind: 'StartExport', snapshotName: 'a', exportName: planExportName(G, min(100), SUFFIX), attempt: 2, reissue: false });
+    expect(start).toEqual({ kind: 'StartExport', snapshotName: 'a', exportName: planExportName(G, min(100), SUFFIX), attempt: 2, reissue: false, quotaFreeBefore: 19 });
     expect(d.metrics.failures).toBe(1);
     expect(d.state.exportFailures?.a).toMatchObject({ failures: 1, lastError: signals.length ? 'ExportFailed' : 'ExportTimedOut' });
   });
@@ -292,7 +293,7 @@ describe('export failure detected from the snapshot status (when ElastiCache sho
 
     const later = new Date(NOW.getTime() + 5 * 60_000);
     const second = plan(observed({ snapshots: [snap('a', 100)], state: first.state, exportObjects: partial }), EXPORT_ONLY, later);
-    expect(second.actions).toEqual([{ kind: 'StartExport', snapshotName: 'a', exportName: planExportName(G, min(100), SUFFIX), attempt: 2, reissue: false }]);
+    expect(second.actions).toEqual([{ kind: 'StartExport', snapshotName: 'a', exportName: planExportName(G, min(100), SUFFIX), attempt: 2, reissue: false, quotaFreeBefore: 19 }]);
     expect(second.metrics.failures).toBe(1);
     expect(second.notes).toContain(`export ${exportName(G, min(100))} of a failed (ExportEndedWithoutObjects): ended without all its objects (snapshot status); will retry under a new name`);
   });

@@ -4,7 +4,7 @@
  * Not part of the jsii API.
  */
 import { planSnapshotName } from '../constants';
-import { manualBackupsInWindow, ms, PlanContext } from './context';
+import { manualBackupsInWindow, ms, PlanContext, quotaFreeSlots } from './context';
 
 export interface CircuitState {
   /** Backups the plan created, exported by no attempt so far although at least one attempt failed. */
@@ -92,7 +92,7 @@ export function createBackup(ctx: PlanContext, circuit: CircuitState): BackupDec
     const backupsOnly = { ...ctx.obs.state, created: ctx.created, exportsCountAgainstQuota: false };
     const room = !ctx.obs.state.exportsCountAgainstQuota
       && manualBackupsInWindow(ctx.obs, backupsOnly, ctx.now, settings) + 1 <= settings.quotaPerNode;
-    ctx.actions.push({ kind: 'CreateSnapshot', snapshotName: name, ...(room ? { roomWithoutExports: true } : {}) });
+    ctx.actions.push({ kind: 'CreateSnapshot', snapshotName: name, ...(room ? { roomWithoutExports: true } : {}), quotaFreeBefore: quotaFreeSlots(ctx) });
     ctx.created = [...ctx.created, { name, at: ctx.now.toISOString() }];
     notes.push(`creating backup ${name}`);
     return { counted: count + 1, blockedByQuota: false };

@@ -4,7 +4,7 @@
  */
 import {
   CreatedRecord, ExportCallRecord, ExportFailureRecord, GroupConfig, GroupState, InFlightExport, ObjectInfo, ObservedGroup, ObservedSnapshot,
-  PlanAction, PlannerSettings, RefusedDeletionRecord,
+  PlanAction, PlannerSettings, QuotaRefusalRecord, RefusedDeletionRecord,
 } from './types';
 import { manifestKey, shardNumberOf } from '../../manifest/manifest';
 
@@ -69,8 +69,9 @@ export function completeExportObjects(flight: InFlightExport, objects: readonly 
 /**
  * The manual backups counted against the quota at `now`: every manual snapshot of the group (by anyone) taken in the
  * window, plus every CreateSnapshot the plan called in the window (also refused and since-deleted ones), plus, once
- * the plan learned that exports count, every CopySnapshot it called in the window. Conservative: all of them are
- * assumed to have hit the same node.
+ * the plan learned that exports count, every CopySnapshot it called in the window, plus the uses a refusal in the
+ * window showed the plan could not see (the largest such count). Conservative: all of them are assumed to have hit the
+ * same node.
  */
 export function manualBackupsInWindow(obs: ObservedGroup, state: GroupState, now: Date, settings: PlannerSettings): number {
   const since = now.getTime() - DAY - settings.quotaMarginSeconds * 1000;
@@ -93,7 +94,14 @@ export function manualBackupsInWindow(obs: ObservedGroup, state: GroupState, now
       }
     }
   }
-  return names.size;
+  const hidden = (state.quotaRefusals ?? []).filter((r) => ms(r.at) > since).map((r) => r.hidden);
+  return names.size + Math.max(0, ...hidden);
+}
+
+/** Free slots of the quota by the plan's count with its export calls included (whether or not they are known to count). */
+export function quotaFreeSlots(ctx: PlanContext): number {
+  const state = { ...ctx.obs.state, created: ctx.created, exportCalls: ctx.exportCalls, exportsCountAgainstQuota: true };
+  return Math.max(1, ctx.settings.quotaPerNode - manualBackupsInWindow(ctx.obs, state, ctx.now, ctx.settings));
 }
 
 export type AvailableSnapshot = ObservedSnapshot & { createTime: Date };
@@ -115,6 +123,7 @@ export class PlanContext {
   public lateAttempts: InFlightExport[];
   public created: CreatedRecord[];
   public exportCalls: ExportCallRecord[];
+  public readonly quotaRefusals: QuotaRefusalRecord[];
   public readonly exportAttempts: Record<string, number> = {};
   public readonly exportFailures: Record<string, ExportFailureRecord> = {};
   /** Refused deletions of snapshots still listed. */
@@ -144,6 +153,7 @@ export class PlanContext {
     const quotaHorizon = this.nowMs - DAY - settings.quotaMarginSeconds * 1000 - HOUR;
     this.created = state.created.filter((c) => this.observedNames.has(c.name) || ms(c.at) > quotaHorizon);
     this.exportCalls = (state.exportCalls ?? []).filter((x) => ms(x.at) > quotaHorizon);
+    this.quotaRefusals = (state.quotaRefusals ?? []).filter((r) => ms(r.at) > quotaHorizon);
     const keep = (name: string) => this.observedNames.has(name) || state.inFlight?.snapshotName === name;
     for (const [name, n] of Object.entries(state.exportAttempts)) {
       if (keep(name)) {

@@ -7,7 +7,7 @@
  */
 import { planExportName } from '../constants';
 import type { VerificationResult } from '../verify-core';
-import { completeExportObjects, isBusy, manualBackupsInWindow, manifestKeyTime, ms, PlanContext } from './context';
+import { completeExportObjects, isBusy, manualBackupsInWindow, manifestKeyTime, ms, PlanContext, quotaFreeSlots } from './context';
 import { InFlightExport, ObjectInfo, VerifyRecord } from './types';
 import { FUTURE_TOLERANCE_MS } from '../../manifest/integrity';
 import { manifestPrefix } from '../../manifest/manifest';
@@ -254,6 +254,7 @@ export function startExport(ctx: PlanContext, newestCommittedMs: number): void {
     if (ctx.obs.state.exportsCountAgainstQuota && used + 1 > settings.quotaPerNode) {
       ctx.notes.push(`export of ${pick.name} waits: exports count against the quota, and ${used} of ${settings.quotaPerNode} are used`);
     } else {
+      const quotaFreeBefore = quotaFreeSlots(ctx);
       const attempt = (ctx.exportAttempts[pick.name] ?? 0) + 1;
       const name = planExportName(ctx.group, pick.createTime, ctx.random());
       ctx.exportAttempts[pick.name] = attempt;
@@ -269,7 +270,7 @@ export function startExport(ctx: PlanContext, newestCommittedMs: number): void {
         confirmed: false,
       };
       ctx.exportCalls.push({ name, at: ctx.now.toISOString() });
-      ctx.actions.push({ kind: 'StartExport', snapshotName: pick.name, exportName: name, attempt, reissue: false });
+      ctx.actions.push({ kind: 'StartExport', snapshotName: pick.name, exportName: name, attempt, reissue: false, quotaFreeBefore });
       ctx.notes.push(`exporting ${pick.name} as ${name}${fresh[0] ? '' : ' (backfill)'}`);
     }
   }

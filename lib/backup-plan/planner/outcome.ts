@@ -15,6 +15,12 @@ export function compact(state: GroupState): GroupState {
   return out as unknown as GroupState;
 }
 
+/** Records a refusal for the quota: the uses the plan could not see count for 24 hours (see `QuotaRefusalRecord`). */
+function withQuotaRefusal(state: GroupState, quotaFreeBefore: number | undefined, now: Date): GroupState {
+  const record = { at: now.toISOString(), hidden: Math.max(1, quotaFreeBefore ?? 1) };
+  return { ...state, quotaRefusals: [...(state.quotaRefusals ?? []), record] };
+}
+
 function withExportFailure(state: GroupState, snapshotName: string, errorName: string, now: Date): GroupState {
   const failures = { ...(state.exportFailures ?? {}) };
   failures[snapshotName] = { failures: (failures[snapshotName]?.failures ?? 0) + 1, lastError: errorName, at: now.toISOString() };
@@ -54,6 +60,7 @@ function startExportOutcome(state: GroupState, action: StartExportAction, outcom
     if (outcome === 'quota-exceeded') {
       // Learned (persisted): exports count against the manual backup quota; from now on the plan keeps slots for them.
       next = { ...next, exportsCountAgainstQuota: true, exportBackoffUntil: new Date(now.getTime() + 30 * MINUTE).toISOString() };
+      next = withQuotaRefusal(next, action.quotaFreeBefore, now);
     }
     return next;
   }
@@ -109,7 +116,7 @@ export function applyOutcome(state: GroupState, action: PlanAction, outcome: Out
       // Refused: keep the record for the quota count (conservative), marked refused.
       next = { ...next, created: next.created.map((c) => (c.name === action.snapshotName ? { ...c, refused: true } : c)) };
       if (outcome === 'quota-exceeded') {
-        next = { ...next, createBackoffUntil: new Date(nowMs + HOUR).toISOString() };
+        next = withQuotaRefusal({ ...next, createBackoffUntil: new Date(nowMs + HOUR).toISOString() }, action.quotaFreeBefore, now);
         if (action.roomWithoutExports) {
           // Refused although the backups alone left room: the exports use the quota too (learned, persisted).
           next = { ...next, exportsCountAgainstQuota: true };

@@ -6,8 +6,8 @@
  * tagged with another plan's id means two plans protect the group, and the reconciler refuses to act on it.
  * Not part of the jsii API.
  */
-import { CreatedRecord, GroupState, ObservedSnapshot } from './types';
-import { isPlanSnapshotName } from '../../manifest/names';
+import { CreatedRecord, ExportCallRecord, GroupState, ObjectInfo, ObservedSnapshot } from './types';
+import { isPlanSnapshotName, planNamePrefix } from '../../manifest/names';
 
 /** ListTagsForResource calls per group and run, at most (the rest are checked in later runs). */
 export const DEFAULT_MAX_TAG_CHECKS = 20;
@@ -81,6 +81,38 @@ export function withRebuiltCreated(state: GroupState, ours: readonly string[], s
     return { name, at: (s?.createTime ?? now).toISOString() };
   });
   return added.length ? { ...state, created: [...state.created, ...added] } : state;
+}
+
+/** The listing prefix of every export object of the group's plan (`<plan name prefix>x<snapshot time>-<suffix>-NNNN.rdb`). */
+export function planExportObjectPrefix(groupId: string): string {
+  return `${planNamePrefix(groupId)}x`;
+}
+
+const EXPORT_SHARD_FILE = /^(.+)-\d{4}\.rdb$/;
+
+/**
+ * A fresh state (lost, or a new plan) has no record of the plan's CopySnapshot calls of the last 24 hours, which use
+ * the quota when exports count against it: a plan that forgot them would be refused again and again until they age
+ * out. The export objects in the bucket are their durable trace: one record per export name, at the newest
+ * LastModified of its objects. ElastiCache writes an object after the call, so the record outlives the call's slot
+ * (conservative). Objects older than `sinceMs` are left out; existing records are kept.
+ */
+export function withRebuiltExportCalls(state: GroupState, groupId: string, objects: readonly ObjectInfo[], sinceMs: number): GroupState {
+  const prefix = planExportObjectPrefix(groupId);
+  const newest = new Map<string, number>();
+  for (const o of objects) {
+    const name = EXPORT_SHARD_FILE.exec(o.key)?.[1];
+    const t = o.lastModified?.getTime();
+    if (name === undefined || !name.startsWith(prefix) || t === undefined || t <= sinceMs) {
+      continue;
+    }
+    newest.set(name, Math.max(t, newest.get(name) ?? t));
+  }
+  const recorded = new Set((state.exportCalls ?? []).map((x) => x.name));
+  const added: ExportCallRecord[] = [...newest].filter(([name]) => !recorded.has(name))
+    .sort((a, b) => a[1] - b[1])
+    .map(([name, t]) => ({ name, at: new Date(t).toISOString() }));
+  return added.length ? { ...state, exportCalls: [...(state.exportCalls ?? []), ...added] } : state;
 }
 
 /**

@@ -177,6 +177,18 @@ export interface ExportCallRecord {
   readonly at: string;
 }
 
+/**
+ * A call the service refused for the quota although the plan counted free slots: at least `hidden` uses of the quota
+ * were invisible to the plan then (a lost record, a deleted backup of somebody else). They happened before `at`, so
+ * they are gone 24 hours after it; until then the plan counts them, and is not refused again for the same reason.
+ */
+export interface QuotaRefusalRecord {
+  /** ISO time of the refusal. */
+  readonly at: string;
+  /** Slots the plan counted as free before the call (at least 1). */
+  readonly hidden: number;
+}
+
 /** Export failures of one snapshot (for the circuit breaker). */
 export interface ExportFailureRecord {
   readonly failures: number;
@@ -221,6 +233,8 @@ export interface GroupState {
   readonly exportCalls?: readonly ExportCallRecord[];
   /** Learned: a CopySnapshot was refused with SnapshotQuotaExceededFault, so exports count against the quota. */
   readonly exportsCountAgainstQuota?: boolean;
+  /** Quota refusals of the last 24 hours (kept only while they may count). */
+  readonly quotaRefusals?: readonly QuotaRefusalRecord[];
   /** Manifest keys that failed the integrity check before a deletion: their snapshots are exported again. */
   readonly distrustedManifests?: readonly string[];
   /** ISO time until which no ElastiCache write call is made (throttling). */
@@ -262,6 +276,8 @@ export interface CreateSnapshotAction {
    * something the plan does not count as a backup uses the quota: its exports (learned, like a refused CopySnapshot).
    */
   readonly roomWithoutExports?: boolean;
+  /** Slots of the quota the plan counted as free before this call (exports included); see `QuotaRefusalRecord`. */
+  readonly quotaFreeBefore?: number;
 }
 
 export interface StartExportAction {
@@ -271,6 +287,8 @@ export interface StartExportAction {
   readonly attempt: number;
   /** True when re-issuing an unconfirmed CopySnapshot (after a crash or an unknown error). */
   readonly reissue: boolean;
+  /** Slots of the quota the plan counted as free before this call (exports included); see `QuotaRefusalRecord`. */
+  readonly quotaFreeBefore?: number;
 }
 
 export interface VerifyShardAction {
