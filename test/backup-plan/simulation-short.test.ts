@@ -1,5 +1,5 @@
 /**
- * Short simulations (2 groups, 1-2 simulated days) of the scenarios that exercise every rule of the planner, judged by
+ * Short simulations (2 groups, 1 or 2 simulated days) of the scenarios that exercise every rule of the planner, judged by
  * the simulation's own oracle. The long ones (simulation*.test.ts) measure bounds; these are what mutation testing
  * runs on every mutant (stryker.config.json): seconds each, in this process, so a mutant is switched on and its
  * coverage is seen.
@@ -16,7 +16,8 @@ const SHORT: Record<string, SimulationOptions> = {
   'interval 75 min with faults': { seed: 201, groups: 2, days: 1, intervalMinutes: 75, faults: DEFAULT_FAULTS, warmupDays: 0 },
   'automatic daily backups only, 2 days': { seed: 202, groups: 2, days: 2, faults: DEFAULT_FAULTS, warmupDays: 0 },
   'worst behaviour and adversary in both buckets': {
-    seed: 203, groups: 2, days: 1, intervalMinutes: 75, faults: DEFAULT_FAULTS, behaviour: WORST_BEHAVIOUR, objectFaults: ALL_OBJECT_FAULTS, warmupDays: 0,
+    seed: 203, groups: 2, days: 1, intervalMinutes: 75, faults: DEFAULT_FAULTS, warmupDays: 0,
+    behaviour: WORST_BEHAVIOUR, objectFaults: ALL_OBJECT_FAULTS,
   },
   'state lost, overlapping runs, user backups, future manifests': {
     seed: 204,
@@ -26,6 +27,10 @@ const SHORT: Record<string, SimulationOptions> = {
     faults: DEFAULT_FAULTS,
     adversary: { ...adversary('state lost'), ...adversary('overlapping'), ...adversary('user backups'), ...adversary('future-dated') },
     warmupDays: 0,
+  },
+  'exports count against the quota, state lost': {
+    seed: 205, groups: 2, days: 2, intervalMinutes: 75, faults: DEFAULT_FAULTS, warmupDays: 1,
+    behaviour: { copyCountsAgainstQuota: true }, adversary: { stateLost: 1 / 6 },
   },
 };
 
