@@ -16,8 +16,14 @@ const SHORT: Record<string, SimulationOptions> = {
   'interval 75 min with faults': { seed: 201, groups: 2, days: 1, intervalMinutes: 75, faults: DEFAULT_FAULTS, warmupDays: 0 },
   'automatic daily backups only, 2 days': { seed: 202, groups: 2, days: 2, faults: DEFAULT_FAULTS, warmupDays: 0 },
   'worst behaviour and adversary in both buckets': {
-    seed: 203, groups: 2, days: 1, intervalMinutes: 75, faults: DEFAULT_FAULTS, warmupDays: 0,
-    behaviour: WORST_BEHAVIOUR, objectFaults: ALL_OBJECT_FAULTS,
+    seed: 203,
+    groups: 2,
+    days: 1,
+    intervalMinutes: 75,
+    faults: DEFAULT_FAULTS,
+    warmupDays: 0,
+    behaviour: WORST_BEHAVIOUR,
+    objectFaults: ALL_OBJECT_FAULTS,
   },
   'state lost, overlapping runs, user backups, future manifests': {
     seed: 204,
@@ -29,8 +35,14 @@ const SHORT: Record<string, SimulationOptions> = {
     warmupDays: 0,
   },
   'exports count against the quota, state lost': {
-    seed: 205, groups: 2, days: 2, intervalMinutes: 75, faults: DEFAULT_FAULTS, warmupDays: 1,
-    behaviour: { copyCountsAgainstQuota: true }, adversary: { stateLost: 1 / 6 },
+    seed: 205,
+    groups: 2,
+    days: 2,
+    intervalMinutes: 75,
+    faults: DEFAULT_FAULTS,
+    warmupDays: 1,
+    behaviour: { copyCountsAgainstQuota: true },
+    adversary: { stateLost: 1 / 6 },
   },
 };
 
