@@ -75,6 +75,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   jestOptions: {
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
+      // The suite's time budget goes to the tests: coverage is for `npx jest --coverage` on a developer's machine.
+      collectCoverage: false,
       testTimeout: 120_000,
       testPathIgnorePatterns: ['/node_modules/', '\\.integ\\.snapshot/'],
     },
