@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-const ORDER = ['simulation.md', 'simulation-notes.md', 'mutation.md', 'synth.md', 'preflight.md', 'bundles.md', 'rdb-verify.md'];
+const ORDER = ['simulation.md', 'simulation-notes.md', 'mutation.md', 'mutation-survivors.md', 'synth.md', 'preflight.md', 'bundles.md', 'rdb-verify.md'];
 const resultsDir = path.join(__dirname, 'results');
 const sections = ORDER.filter((name) => fs.existsSync(path.join(resultsDir, name)))
   .map((name) => {
