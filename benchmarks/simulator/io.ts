@@ -123,7 +123,7 @@ export function simulatedIo(world: World, hooks: IoHooks, groupId: string, crash
     async getVersionedText(key) {
       step(false);
       const v = w.exportBucket.head(key);
-      return v && { text: v.body ?? '', etag: v.etag };
+      return v && { text: v.body ?? '', etag: v.etag, lastModified: new Date(v.lastModified) };
     },
     async putTextIf(key, body, condition) {
       step(false);

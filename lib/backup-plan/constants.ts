@@ -29,6 +29,17 @@ export const METRIC_CIRCUIT_OPEN = 'CircuitOpen';
  * the reconciler refuses to act on it (and fails the invocation) until one is removed.
  */
 export const METRIC_FOREIGN_PLAN_SNAPSHOTS = 'ForeignPlanSnapshots';
+/** Manifest keys of the group dated in the future, ignored for the export age (Count): somebody wrote them. */
+export const METRIC_FUTURE_MANIFESTS = 'FutureManifests';
+/** Deletions of the plan's backups refused by the service or the plan-tag check, waiting for their retry (Count). */
+export const METRIC_REFUSED_DELETIONS = 'RefusedDeletions';
+/** 1 while pruning is held because the reconciler's and the service's clocks disagree, else 0. */
+export const METRIC_PRUNING_HELD_FOR_CLOCK_SKEW = 'PruningHeldForClockSkew';
+/**
+ * Seconds the reconciler's clock was found behind AWS timestamps (state object, snapshots, export objects), else 0.
+ * Ages are then reported from the corrected time, and pruning is held.
+ */
+export const METRIC_CLOCK_BEHIND = 'ClockBehindSeconds';
 
 /** Tag put on every snapshot the plan creates; its value is the plan id. DeleteSnapshot is conditioned on it. */
 export const PLAN_TAG_KEY = 'cdk-elasticache-backup:plan';

@@ -105,6 +105,7 @@ function groupMetrics(ctx: PlanContext, r: RuleResults): GroupMetrics {
     futureManifests: r.committed.futureKeys.length,
     refusedDeletions: ctx.refusedDeletions.length,
     pruningHeldForClockSkew: r.pruning.heldForClockSkew ? 1 : 0,
+    ...(ctx.obs.clockBehindSeconds ? { clockBehindSeconds: ctx.obs.clockBehindSeconds } : {}),
   };
 }
 

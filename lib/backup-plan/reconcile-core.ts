@@ -5,7 +5,9 @@
  * the exact code the Lambda runs, minus the clients. Not part of the jsii API.
  */
 import { isPlanSnapshotName, legacyStateKey, PLAN_TAG_KEY, randomSuffix, stateKey } from './constants';
+import { clockBehindNote, ClockReading, readClock, ServiceTime } from './clock';
 import { checkBeforeDelete } from './delete-check';
+import { withoutForeignNewest } from './manifest-check';
 import {
   applyOutcome, CommitManifestAction, Decision, DEFAULT_SETTINGS, ExportFailureSignal, GroupConfig, GroupState, InFlightExport,
   ObjectInfo, ObservedSnapshot, OutcomeKind, plan, PlanAction, PlannerSettings, VerifyShardAction,
@@ -20,6 +22,7 @@ import { parseVerificationResult, verificationRequestKey, verificationResultKey,
 import {
   BackupManifest, compactTimestamp, MANIFEST_FORMAT_VERSION, ManifestShard, manifestPrefix, serializeManifest, shardNumberOf,
 } from '../manifest/manifest';
+import { FUTURE_TOLERANCE_MS } from '../manifest/integrity';
 import { parseRdbHeader } from '../rdb/header';
 
 /** How many bytes of each `.rdb` to fetch with a ranged GET for the manifest: the 9-byte magic carries the version. */
@@ -361,19 +364,23 @@ interface Outcome extends ExecutedAction {
 type ApplyOutcome = (state: GroupState, action: PlanAction, outcome: OutcomeKind, now: Date, errorName?: string, detail?: string) => GroupState;
 const apply: ApplyOutcome = applyOutcome;
 
-async function reconcileOnce(io: ReconcileIo, config: GroupConfig, options: RunOptions, attempt: number): Promise<GroupRunResult> {
-  const settings = options.settings ?? DEFAULT_SETTINGS;
-  const outOfTime = options.outOfTime ?? (() => false);
+async function reconcileOnce(io: ReconcileIo, config: GroupConfig, given: RunOptions, attempt: number): Promise<GroupRunResult> {
+  const settings = given.settings ?? DEFAULT_SETTINGS;
+  const outOfTime = given.outOfTime ?? (() => false);
   const groupId = config.replicationGroupId;
-  const loaded = await loadState(io, groupId, options.planId);
+  const loaded = await loadState(io, groupId, given.planId);
   const seen = await observe(io, groupId, loaded.state);
-  const now = options.now();
+  const { options, clock, clockNotes } = checkedClock(given, loaded, seen, settings);
+  const now = clock.now;
+  const manifests = await withoutForeignNewest(groupId, seen.manifestKeys, now.getTime() + FUTURE_TOLERANCE_MS, (k) => io.getText(k));
   const owned = await checkOwnership(io, groupId, loaded, seen.snapshots, options, now);
+  owned.notes.push(...clockNotes, ...manifests.notes);
   const planned = plan({
     replicationGroupId: groupId,
     groupAvailable: seen.group?.status === 'available',
     snapshots: seen.snapshots,
-    manifestKeys: seen.manifestKeys,
+    manifestKeys: manifests.keys,
+    ...(clock.behindSeconds > 0 ? { clockBehindSeconds: clock.behindSeconds } : {}),
     exportObjects: seen.exportObjects,
     verificationResults: seen.verificationResults,
     state: owned.state,
@@ -423,6 +430,26 @@ async function reconcileOnce(io: ReconcileIo, config: GroupConfig, options: RunO
     rebuiltFromTags: owned.rebuilt,
     stateAttempts: attempt + saved.rebases,
   };
+}
+
+/**
+ * The run's clock, checked against the AWS timestamps just observed (clock.ts): when the local clock is behind, the
+ * whole run (plan, outcome times, manifests) uses the corrected time, and the planner holds pruning.
+ */
+function checkedClock(given: RunOptions, loaded: LoadedState, seen: { snapshots: readonly ObservedSnapshot[]; exportObjects: readonly ObjectInfo[] },
+  settings: PlannerSettings): { options: RunOptions; clock: ClockReading; clockNotes: string[] } {
+  const local = given.now();
+  const evidence: ServiceTime[] = [
+    { what: `the state object's LastModified`, at: loaded.lastModified },
+    ...seen.snapshots.map((s) => ({ what: `snapshot ${s.name}'s create time`, at: s.createTime })),
+    ...seen.exportObjects.map((o) => ({ what: `object ${o.key}'s LastModified`, at: o.lastModified })),
+  ];
+  const clock = readClock(local, evidence, settings.clockSkewMarginSeconds ?? DEFAULT_SETTINGS.clockSkewMarginSeconds);
+  if (clock.behindSeconds === 0) {
+    return { options: given, clock, clockNotes: [] };
+  }
+  const offsetMs = clock.now.getTime() - local.getTime();
+  return { options: { ...given, now: () => new Date(given.now().getTime() + offsetMs) }, clock, clockNotes: [clockBehindNote(local, clock)] };
 }
 
 /**

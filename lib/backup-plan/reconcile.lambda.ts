@@ -14,7 +14,8 @@ import {
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   ENV_EXPORT_BUCKET, ENV_PLAN_CONFIG, GROUP_DIMENSION, METRIC_BACKUP_AGE, METRIC_CIRCUIT_OPEN, METRIC_EXPORT_AGE,
-  METRIC_EXPORTS_IN_FLIGHT, METRIC_FAILURES, METRIC_FOREIGN_PLAN_SNAPSHOTS, METRIC_NAMESPACE, METRIC_UNEXPORTED_BACKUPS,
+  METRIC_CLOCK_BEHIND, METRIC_EXPORTS_IN_FLIGHT, METRIC_FAILURES, METRIC_FUTURE_MANIFESTS, METRIC_PRUNING_HELD_FOR_CLOCK_SKEW,
+  METRIC_REFUSED_DELETIONS, METRIC_FOREIGN_PLAN_SNAPSHOTS, METRIC_NAMESPACE, METRIC_UNEXPORTED_BACKUPS,
 } from './constants';
 import { groupsForEvent, InvocationEvent, signalsForEvent } from './event-routing';
 import { isSnsEvent, parseNotificationEvent } from './notification-events';
@@ -170,7 +171,7 @@ export class AwsReconcileIo implements ReconcileIo {
       if (!res.ETag) {
         throw new Error(`GetObject s3://${this.bucketName}/${key} returned no ETag: the state cannot be written conditionally`);
       }
-      return { text, etag: res.ETag };
+      return { text, etag: res.ETag, lastModified: res.LastModified };
     } catch (e) {
       if (isNotFound(e)) {
         return undefined;
@@ -348,6 +349,10 @@ export async function runPlan(event: InvocationEvent | undefined, deps: HandlerD
         [METRIC_FAILURES, MetricUnit.Count, result.failures],
         [METRIC_UNEXPORTED_BACKUPS, MetricUnit.Count, m.unexportedBackups],
         [METRIC_CIRCUIT_OPEN, MetricUnit.Count, m.circuitOpen],
+        [METRIC_FUTURE_MANIFESTS, MetricUnit.Count, m.futureManifests],
+        [METRIC_REFUSED_DELETIONS, MetricUnit.Count, m.refusedDeletions],
+        [METRIC_PRUNING_HELD_FOR_CLOCK_SKEW, MetricUnit.Count, m.pruningHeldForClockSkew],
+        [METRIC_CLOCK_BEHIND, MetricUnit.Seconds, m.clockBehindSeconds ?? 0],
       ], m.circuitOpen ? { CircuitReason: m.circuitReason ?? 'unknown' } : undefined);
     } catch (e) {
       errors++;

@@ -15,6 +15,8 @@ import { parseState, serializeState } from './state';
 export interface VersionedText {
   readonly text: string;
   readonly etag: string;
+  /** GetObject's LastModified (S3's clock): evidence of the time for the reconciler's clock check (clock.ts). */
+  readonly lastModified?: Date;
 }
 
 /** A PutObject condition: exactly one of the two. */
@@ -46,6 +48,8 @@ export interface LoadedState {
   /** The serialized state as last read from or written to `key` (for a fresh state: the empty state's; for an adopted one: none). */
   readonly text?: string;
   readonly origin: StateOrigin;
+  /** S3's LastModified of the version read (current or legacy), when the store reported it. */
+  readonly lastModified?: Date;
 }
 
 /** The run lost every attempt to write its state against concurrent writers. */
@@ -86,12 +90,12 @@ export async function loadState(io: StateIo, groupId: string, planId: string): P
   const key = stateKey(groupId, planId);
   const current = await io.getVersionedText(key);
   if (current) {
-    return { state: parseState(current.text, stateLocation(io, key)), key, etag: current.etag, text: current.text, origin: 'current' };
+    return { state: parseState(current.text, stateLocation(io, key)), key, etag: current.etag, text: current.text, origin: 'current', lastModified: current.lastModified };
   }
   const legacyKey = legacyStateKey(groupId);
   const legacy = await io.getVersionedText(legacyKey);
   if (legacy) {
-    return { state: parseState(legacy.text, stateLocation(io, legacyKey)), key, origin: 'legacy' };
+    return { state: parseState(legacy.text, stateLocation(io, legacyKey)), key, origin: 'legacy', lastModified: legacy.lastModified };
   }
   const fresh = parseState(undefined);
   // Nothing is written for a group where nothing happened.

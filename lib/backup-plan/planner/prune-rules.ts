@@ -42,7 +42,9 @@ export function prune(ctx: PlanContext): PruneResult {
   if (ctx.backoff) {
     return { heldForClockSkew: false };
   }
-  const skew = clockSkewProblem(ctx);
+  const behind = ctx.obs.clockBehindSeconds ?? 0;
+  // `now` was corrected forward from AWS timestamps: the evidence could be wrong, and a deletion must never be early.
+  const skew = behind > 0 ? `this function's clock is ${behind} s behind AWS (time corrected for ages only)` : clockSkewProblem(ctx);
   if (skew) {
     ctx.notes.push(`not pruning: ${skew}; the clocks disagree by more than ${ctx.settings.clockSkewMarginSeconds} s`);
     return { heldForClockSkew: true };

@@ -266,6 +266,11 @@ export interface ObservedGroup {
   readonly verificationResults?: readonly VerificationResult[];
   readonly state: GroupState;
   readonly exportFailureSignals: readonly ExportFailureSignal[];
+  /**
+   * Seconds the reconciler's clock was found behind the AWS timestamps it observed (`now` is already corrected by
+   * this much). Pruning is held while it is above 0: a correction must never make a deletion earlier. @default 0
+   */
+  readonly clockBehindSeconds?: number;
 }
 
 export interface CreateSnapshotAction {
@@ -348,6 +353,8 @@ export interface GroupMetrics {
    * after now, or the plan's newest backup is dated before the CreateSnapshot call that made it.
    */
   readonly pruningHeldForClockSkew: 0 | 1;
+  /** Seconds the reconciler's clock was found behind AWS (0 when it was not); see `ObservedGroup.clockBehindSeconds`. */
+  readonly clockBehindSeconds?: number;
 }
 
 export interface Decision {
