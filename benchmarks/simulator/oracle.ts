@@ -10,7 +10,7 @@
  *   version, else the current one) was not an intact copy of that shard of that snapshot at commit time.
  * - Quota: every call the service refused for the quota is a violation, except, when exports count against the quota,
  *   the first refusal per group and the first after each loss of its state (the only way the plan can learn that they
- *   count, and a lost state forgets it).
+ *   count, and a lost state forgets it), with those of runs overlapping it in the same minute.
  * - Export bounds: a protected group's newest truly committed export (a manifest that was not a false commit, by
  *   its snapshot's time) must never be older than the group's RPO target; when it is (an overdue episode), an alarm
  *   (the run's ExportAgeSeconds over the target, or a failed run: the Lambda's Errors alarm) must fire within one

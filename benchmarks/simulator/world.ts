@@ -78,8 +78,13 @@ export interface WorldGroup {
    * lost (it forgets what a refusal taught it). The first refusal while it cannot know is its way of learning.
    */
   planKnowsExportsCount: boolean;
-  /** Refusals excused as learning (at most one per start or lost state, and only when exports do count). */
+  /**
+   * Refusals excused as learning (only when exports do count): the first after the start or a lost state, and those of
+   * runs overlapping it (the same minute).
+   */
   quotaLearningRefusals: number;
+  /** When the plan last learned it (the minute of that refusal). */
+  learnedAt?: number;
   /** Every export of this group ends in failure (issue 9, item 7). */
   readonly neverExports: boolean;
 }
@@ -266,8 +271,10 @@ export class World {
     g.quotaUses = g.quotaUses.filter((t) => t > this.now - DAY);
     if (g.quotaUses.length + 1 > QUOTA_PER_NODE) {
       g.quotaRefusals++;
-      if (this.behaviour.copyCountsAgainstQuota && !g.planKnowsExportsCount) {
+      // A run that overlapped the learning one (same minute) read the state before the lesson was recorded.
+      if (this.behaviour.copyCountsAgainstQuota && (!g.planKnowsExportsCount || g.learnedAt === this.now)) {
         g.planKnowsExportsCount = true;
+        g.learnedAt = this.now;
         g.quotaLearningRefusals++;
       }
       if (call === 'CreateSnapshot') {

@@ -3,8 +3,8 @@
  *
  * A Lambda's clock is normally right, but when it is behind, every age it reports is too low by as much: the RPO alarm
  * (ExportAgeSeconds) would stay silent while the exports are late. The service's timestamps are evidence of a lower
- * bound of the true time: the state object's LastModified (written by an earlier run), snapshot create times and the
- * LastModified of listed export objects were all set by AWS before this run read them. When the newest of them is later
+ * bound of the true time: the state object's LastModified (written by an earlier run) and snapshot create times were
+ * set by AWS before this run read them. When the newest of them is later
  * than the local clock by more than the margin, the local clock is behind by at least that much, and the run plans
  * with the corrected time. Correcting can only move time forward, to a moment that has certainly passed.
  */

@@ -4,9 +4,10 @@
  * The AWS SDK lives behind `ReconcileIo` (implemented in reconcile.lambda.ts, and by the simulator), so this file is
  * the exact code the Lambda runs, minus the clients. Not part of the jsii API.
  */
-import { isPlanSnapshotName, legacyStateKey, PLAN_TAG_KEY, randomSuffix, stateKey } from './constants';
 import { clockBehindNote, ClockReading, readClock, ServiceTime } from './clock';
+import { isPlanSnapshotName, legacyStateKey, PLAN_TAG_KEY, randomSuffix, stateKey } from './constants';
 import { checkBeforeDelete } from './delete-check';
+import { classifyError, describeError } from './errors';
 import { withoutForeignNewest } from './manifest-check';
 import {
   applyOutcome, CommitManifestAction, Decision, DEFAULT_SETTINGS, ExportFailureSignal, GroupConfig, GroupState, InFlightExport,
@@ -19,10 +20,10 @@ import {
 import { rebaseOutcomes } from './state';
 import { isConditionFailure, LoadedState, loadState, saveState, StateConflictError, StateIo, stateLocation } from './state-store';
 import { parseVerificationResult, verificationRequestKey, verificationResultKey, verificationResultPrefix, VerificationResult, VerifyRequest } from './verify-core';
+import { FUTURE_TOLERANCE_MS } from '../manifest/integrity';
 import {
   BackupManifest, compactTimestamp, MANIFEST_FORMAT_VERSION, ManifestShard, manifestPrefix, serializeManifest, shardNumberOf,
 } from '../manifest/manifest';
-import { FUTURE_TOLERANCE_MS } from '../manifest/integrity';
 import { parseRdbHeader } from '../rdb/header';
 
 /** How many bytes of each `.rdb` to fetch with a ranged GET for the manifest: the 9-byte magic carries the version. */
@@ -57,6 +58,7 @@ export interface GroupDescription {
 }
 
 export { StateConflictError } from './state-store';
+export { classifyError } from './errors';
 export { checkBeforeDelete, PRUNE_SETTLE_SECONDS } from './delete-check';
 export type { DeleteBlock } from './delete-check';
 export type { VersionedText, WriteCondition } from './state-store';
@@ -123,44 +125,6 @@ export interface GroupRunResult {
   readonly stateAttempts: number;
 }
 
-const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded', 'SlowDown', 'ThrottledException']);
-const REFUSED = new Set([
-  'InvalidSnapshotStateFault', 'InvalidReplicationGroupStateFault', 'InvalidCacheClusterStateFault', 'InvalidParameterValueException',
-  'InvalidParameterCombinationException', 'AccessDenied', 'AccessDeniedException', 'ReplicationGroupNotFoundFault', 'CacheClusterNotFoundFault',
-  'SnapshotFeatureNotSupportedFault', 'TagQuotaPerResourceExceeded', 'InvalidARNFault', 'UnauthorizedOperation',
-]);
-
-/** Maps an SDK error to the planner's outcome kinds. */
-export function classifyError(error: unknown): OutcomeKind {
-  const e = error as { name?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  const name = e?.name ?? e?.Code ?? '';
-  const message = e?.message ?? '';
-  if (THROTTLING.has(name)) {
-    return 'throttled';
-  }
-  if (name === 'SnapshotQuotaExceededFault') {
-    return 'quota-exceeded';
-  }
-  if (name === 'SnapshotAlreadyExistsFault' || /already contains an object/i.test(message)) {
-    return 'already-exists';
-  }
-  if (name === 'SnapshotNotFoundFault') {
-    return 'not-found';
-  }
-  if (REFUSED.has(name)) {
-    return 'refused';
-  }
-  const status = e?.$metadata?.httpStatusCode;
-  if (status !== undefined && status >= 400 && status < 500) {
-    return 'refused';
-  }
-  return 'unknown';
-}
-
-function describeError(error: unknown): string {
-  const e = error as { name?: string; message?: string };
-  return `${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`;
-}
 
 /** Merges listings by snapshot name (a snapshot listed both by group and by member is one snapshot). */
 export function mergeSnapshots(...lists: readonly (readonly SnapshotDescription[])[]): SnapshotDescription[] {
@@ -370,7 +334,7 @@ async function reconcileOnce(io: ReconcileIo, config: GroupConfig, given: RunOpt
   const groupId = config.replicationGroupId;
   const loaded = await loadState(io, groupId, given.planId);
   const seen = await observe(io, groupId, loaded.state);
-  const { options, clock, clockNotes } = checkedClock(given, loaded, seen, settings);
+  const { options, clock, clockNotes, store: probed } = await checkedClock(io, given, loaded, seen, settings);
   const now = clock.now;
   const manifests = await withoutForeignNewest(groupId, seen.manifestKeys, now.getTime() + FUTURE_TOLERANCE_MS, (k) => io.getText(k));
   const owned = await checkOwnership(io, groupId, loaded, seen.snapshots, options, now);
@@ -389,7 +353,7 @@ async function reconcileOnce(io: ReconcileIo, config: GroupConfig, given: RunOpt
   const decision: Decision = owned.notes.length ? { ...planned, notes: [...owned.notes, ...planned.notes] } : planned;
 
   const outcomes: Outcome[] = [];
-  let store = loaded;
+  let store = probed;
   let state = decision.state;
   const run = async (action: PlanAction, body: () => Promise<BodyResult>) => {
     const x = await runAction(action, body, outOfTime);
@@ -433,23 +397,43 @@ async function reconcileOnce(io: ReconcileIo, config: GroupConfig, given: RunOpt
 }
 
 /**
- * The run's clock, checked against the AWS timestamps just observed (clock.ts): when the local clock is behind, the
- * whole run (plan, outcome times, manifests) uses the corrected time, and the planner holds pruning.
+ * The run's clock, checked against the AWS timestamps just observed (clock.ts; the state object's LastModified and the
+ * snapshots' create times, which every run reads anyway): when the local clock is behind, the
+ * whole run (plan, outcome times, manifests) uses the corrected time, and the planner holds pruning. The timestamps
+ * observed may be an interval old: then the state is written again as it was read (conditioned on its ETag) and
+ * HEADed, and its LastModified is S3's time now. That write also keeps the next run's evidence fresh.
  */
-function checkedClock(given: RunOptions, loaded: LoadedState, seen: { snapshots: readonly ObservedSnapshot[]; exportObjects: readonly ObjectInfo[] },
-  settings: PlannerSettings): { options: RunOptions; clock: ClockReading; clockNotes: string[] } {
-  const local = given.now();
+async function checkedClock(io: ReconcileIo, given: RunOptions, loaded: LoadedState,
+  seen: { snapshots: readonly ObservedSnapshot[] },
+  settings: PlannerSettings): Promise<{ options: RunOptions; clock: ClockReading; clockNotes: string[]; store: LoadedState }> {
+  const margin = settings.clockSkewMarginSeconds ?? DEFAULT_SETTINGS.clockSkewMarginSeconds;
   const evidence: ServiceTime[] = [
-    { what: `the state object's LastModified`, at: loaded.lastModified },
+    { what: 'the state object\'s LastModified', at: loaded.lastModified },
     ...seen.snapshots.map((s) => ({ what: `snapshot ${s.name}'s create time`, at: s.createTime })),
-    ...seen.exportObjects.map((o) => ({ what: `object ${o.key}'s LastModified`, at: o.lastModified })),
   ];
-  const clock = readClock(local, evidence, settings.clockSkewMarginSeconds ?? DEFAULT_SETTINGS.clockSkewMarginSeconds);
-  if (clock.behindSeconds === 0) {
-    return { options: given, clock, clockNotes: [] };
+  let local = given.now();
+  let clock = readClock(local, evidence, margin);
+  // An adopted legacy state is not written before its ownership records are checked again (checkOwnership).
+  if (clock.behindSeconds === 0 || loaded.origin === 'legacy') {
+    return withClock(given, local, clock, loaded);
   }
+  let store = loaded;
+  try {
+    store = await saveState(io, loaded, loaded.state, true);
+  } catch (e) {
+    throw isConditionFailure(e) ? new WriteAheadConflict(describeError(e)) : e;
+  }
+  const written = (await io.headObject(store.key))?.lastModified;
+  local = given.now();
+  clock = readClock(local, [...evidence, { what: 'the state object\'s LastModified, written again now', at: written }], margin);
+  return withClock(given, local, clock, store);
+}
+
+/** The run's options with the clock corrected forward by what `clock` found (unchanged when it found nothing). */
+function withClock(given: RunOptions, local: Date, clock: ClockReading, store: LoadedState) {
   const offsetMs = clock.now.getTime() - local.getTime();
-  return { options: { ...given, now: () => new Date(given.now().getTime() + offsetMs) }, clock, clockNotes: [clockBehindNote(local, clock)] };
+  const options = offsetMs > 0 ? { ...given, now: () => new Date(given.now().getTime() + offsetMs) } : given;
+  return { options, clock, clockNotes: clock.behindSeconds > 0 ? [clockBehindNote(local, clock)] : [], store };
 }
 
 /**

@@ -90,7 +90,8 @@ export async function loadState(io: StateIo, groupId: string, planId: string): P
   const key = stateKey(groupId, planId);
   const current = await io.getVersionedText(key);
   if (current) {
-    return { state: parseState(current.text, stateLocation(io, key)), key, etag: current.etag, text: current.text, origin: 'current', lastModified: current.lastModified };
+    const state = parseState(current.text, stateLocation(io, key));
+    return { state, key, etag: current.etag, text: current.text, origin: 'current', lastModified: current.lastModified };
   }
   const legacyKey = legacyStateKey(groupId);
   const legacy = await io.getVersionedText(legacyKey);
@@ -103,12 +104,14 @@ export async function loadState(io: StateIo, groupId: string, planId: string): P
 }
 
 /**
- * Writes `state` over the version `loaded` read (or creates the key), unless it serializes to what is there already.
+ * Writes `state` over the version `loaded` read (or creates the key), unless it serializes to what is there already
+ * (and `rewrite` is false).
  * Throws the service's error when the condition fails (see `isConditionFailure`); nothing is written then.
  */
-export async function saveState(io: StateIo, loaded: LoadedState, state: GroupState): Promise<LoadedState> {
+export async function saveState(io: StateIo, loaded: LoadedState, state: GroupState, rewrite: boolean = false): Promise<LoadedState> {
   const text = serializeState(state);
-  if (text === loaded.text) {
+  // `rewrite`: written even when unchanged, so that its LastModified is fresh evidence of the time for the next run.
+  if (text === loaded.text && !rewrite) {
     return loaded;
   }
   const condition: WriteCondition = loaded.etag !== undefined ? { ifMatch: loaded.etag } : { ifNoneMatch: '*' };

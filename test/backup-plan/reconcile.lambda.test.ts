@@ -85,8 +85,16 @@ describeWithTool('moto_server')('reconciler handler (ElastiCache mocked, S3 on m
   });
   afterEach(() => jest.restoreAllMocks());
 
+  // moto stamps LastModified with the real clock, and these runs use a fake one (March 2026): the state object's
+  // LastModified is left out, or the reconciler would (rightly) find its clock months behind and hold pruning.
+  const fakeClockIo = () => Object.assign(Object.create(io) as AwsReconcileIo, {
+    getVersionedText: async (key: string) => {
+      const v = await io.getVersionedText(key);
+      return v && { text: v.text, etag: v.etag };
+    },
+  });
   const run = (now: Date, event?: object, remainingMs = 100_000, config: PlanConfig = CONFIG) => runPlan(event as never, {
-    io,
+    io: fakeClockIo(),
     config,
     logger,
     newMetrics: () => new Metrics({ namespace: 'ElastiCacheBackup' }),
@@ -440,12 +448,19 @@ describeWithTool('moto_server')('reconciler handler (ElastiCache mocked, S3 on m
     const learned = await state();
     expect(learned).toMatchObject({ exportsCountAgainstQuota: true });
     expect(learned.exportCalls).toBeUndefined(); // the refused call created nothing
-    // 31 minutes later (the export backoff is over): the export is started again, and export calls now count:
-    // the backup and the new call.
+    // The plan had counted 19 free slots: the refusal says 19 uses it cannot see exist, until 24 hours after it.
+    expect(learned.quotaRefusals).toEqual([{ at: T0.toISOString(), hidden: 19 }]);
+    // 31 minutes later (the export backoff is over) the quota is still full by that count: no call, no second refusal.
     ec.on(CopySnapshotCommand).resolves({});
     const [later] = await run(after(31));
+    expect(ec.commandCalls(CopySnapshotCommand)).toHaveLength(1);
+    expect(later.decision.metrics.manualBackupsLast24h).toBe(20);
+    // Once the refusal is out of the window (24 h + the 10-minute margin), the export is started again, a backup is
+    // due (the last one is a day old), and export calls now count: the new backup and the new export call.
+    const [dayLater] = await run(after(24 * 60 + 11));
     expect(ec.commandCalls(CopySnapshotCommand)).toHaveLength(2);
-    expect(later.decision.metrics.manualBackupsLast24h).toBe(2);
+    expect(ec.commandCalls(CreateSnapshotCommand)).toHaveLength(1);
+    expect(dayLater.decision.metrics.manualBackupsLast24h).toBe(2);
   });
 
   test('an export whose source is seen busy is never timed out', async () => {
@@ -530,7 +545,7 @@ describeWithTool('moto_server')('reconciler handler (ElastiCache mocked, S3 on m
     expect(ec.commandCalls(CreateSnapshotCommand).map((c) => c.args[0].input.SnapshotName)).toEqual([planSnapshotName('payments', T0)]);
     expect(await io.getText(stateKey('payments', PLAN_ID))).toBeDefined();
     expect(emf()).toContainEqual(expect.objectContaining({ ReplicationGroupId: GROUP, Failures: 1 }));
-    expect(await io.getVersionedText(stateKey(GROUP, PLAN_ID))).toEqual({ text, etag: written.ETag });
+    expect(await io.getVersionedText(stateKey(GROUP, PLAN_ID))).toMatchObject({ text, etag: written.ETag });
   });
 
   test('a deleted state is rebuilt from the plan tag: this plan\'s backup recorded again, an untagged one not', async () => {

@@ -65,6 +65,20 @@ describeWithTool('moto_server')('state store on moto_server (real conditional Pu
     expect(isConditionFailure(error)).toBe(true);
   });
 
+  test('the state read carries S3\'s LastModified; a rewrite of the same state (rewrite = true) writes a new version', async () => {
+    const before = Date.now();
+    const first = await saveState(io, await loadState(io, 'orders', 'plan-1'), withRecord('a'));
+    const read = await loadState(io, 'orders', 'plan-1');
+    // S3 reports whole seconds: the clock-check evidence is within a second of the write (moto uses the real clock).
+    expect(read.lastModified!.getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    expect(read.lastModified!.getTime()).toBeLessThanOrEqual(Date.now());
+    expect(await saveState(io, read, read.state)).toBe(read);
+    const rewritten = await saveState(io, read, read.state, true);
+    expect(rewritten.etag).toBeDefined();
+    expect((await loadState(io, 'orders', 'plan-1')).etag).toBe(rewritten.etag);
+    expect(first.text).toBe(rewritten.text);
+  });
+
   test('the legacy key is read when the plan\'s key is absent; the write goes to the plan\'s key', async () => {
     await moto.client().send(new PutObjectCommand({ Bucket: BUCKET, Key: legacyStateKey('orders'), Body: JSON.stringify({ formatVersion: 1, created: [] }) }));
     const legacy = await loadState(io, 'orders', 'plan-1');
