@@ -43,8 +43,8 @@ const ORACLE = 'Oracle (benchmarks/simulator/oracle.ts, independent of the plann
   + 'of every shard of its data; a deletion whose replica copy an injected replica-side fault destroyed (invisible to the '
   + 'primary-region reconciler) is counted apart when the export bucket still held an intact copy. A commit is false when its '
   + 'manifest does not list every shard or points at an object version that is not an intact copy of that shard of that snapshot. '
-  + 'Quota violations: calls the service refused for the 20-per-node-per-24-h quota, less one per group when exports count '
-  + '(the refusal the plan learns from). Unexported plan backups: the plan\'s manual backups that are available, were never '
+  + 'Quota violations: calls the service refused for the 20-per-node-per-24-h quota, less, when exports count, the refusal '
+  + 'the plan learns from (the first per group, the first after each loss of its state, and those of runs overlapping it). Unexported plan backups: the plan\'s manual backups that are available, were never '
   + 'exported intact and are not being exported, maximum per group (cap: the circuit breaker, 3).';
 
 async function main(): Promise<void> {
