@@ -18,6 +18,9 @@ const tests = [
   'export-timeout*.test.ts',
   'verify-core*.test.ts',
   'verify-export.test.ts',
+  'delete-check.test.ts',
+  'quota-memory.test.ts',
+  'clock-skew.test.ts',
   'simulation-short.test.ts',
 ];
 
