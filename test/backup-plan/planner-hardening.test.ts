@@ -177,6 +177,27 @@ describe('times in the future (finding 4)', () => {
     expect(d.notes.join('\n')).toContain('orders-plan-future');
   });
 
+  test('the margin is inclusive: a snapshot dated exactly 10 minutes ahead does not hold pruning, one second more does', () => {
+    const old = snap('orders-plan-old', at(3 * DAY));
+    const prune = (aheadSeconds: number) => {
+      const future = snap('orders-plan-future', new Date(NOW.getTime() + aheadSeconds * 1000));
+      const both = [old, future];
+      return plan(observed({ snapshots: both, manifestKeys: both.map(keyOf), state: createdState(both) }), EXPORT_ONLY);
+    };
+    expect({ deleted: deleted(prune(600)), held: prune(600).metrics.pruningHeldForClockSkew }).toEqual({ deleted: [old.name], held: 0 });
+    expect({ deleted: deleted(prune(601)), held: prune(601).metrics.pruningHeldForClockSkew }).toEqual({ deleted: [], held: 1 });
+  });
+
+  test('a backup dated exactly 10 minutes before the plan\'s call does not hold pruning, one second earlier does', () => {
+    const old = snap('orders-plan-old', at(DAY + HOUR));
+    const withCallAfter = (seconds: number): GroupState => ({
+      ...emptyState(), created: [{ name: old.name, at: new Date(old.createTime!.getTime() + seconds * 1000).toISOString() }],
+    });
+    const held = (seconds: number) => plan(observed({ snapshots: [old], manifestKeys: [keyOf(old)], state: withCallAfter(seconds) }), EXPORT_ONLY)
+      .metrics.pruningHeldForClockSkew;
+    expect([held(600), held(601)]).toEqual([0, 1]);
+  });
+
   test('a reconciler clock 2 hours ahead does not prune 2 hours early', () => {
     // The service dated the backup 2 h before the (fast) clock of the reconciler that created it.
     const old = snap('orders-plan-old', at(DAY + HOUR));
