@@ -7,24 +7,27 @@
  * is the group's own: its body names this group and the snapshot the key is named after. Older keys do not change the
  * export age.
  */
-import { manifestKey, parseManifest } from '../manifest/manifest';
+import { checkManifestKey, FUTURE_TOLERANCE_MS } from '../manifest/integrity';
+import { parseManifest } from '../manifest/manifest';
 import { manifestKeyTime } from './planner/context';
 
 /** At most this many manifest bodies are read per run (one, unless a foreign one is newest). */
 export const MAX_MANIFEST_BODY_CHECKS = 3;
 
-/** Why `text` is not this group's manifest at `key`, or undefined when it is. */
-export function foreignManifestProblem(groupId: string, key: string, text: string | undefined): string | undefined {
+/**
+ * Why `text` is not this group's manifest at `key`, or undefined when it is. The key-against-body check is the one the
+ * restore side uses (lib/manifest/integrity.ts), so a manifest the reconciler counts is one a restore would accept.
+ */
+export function foreignManifestProblem(groupId: string, key: string, text: string | undefined, now: Date): string | undefined {
   if (text === undefined) {
     return 'it is gone';
   }
   try {
     const m = parseManifest(text, key);
-    const expected = manifestKey(groupId, new Date(m.snapshotCreateTime), m.snapshotName);
-    if (m.replicationGroupId !== groupId || expected !== key) {
-      return `its body names group ${m.replicationGroupId} and snapshot ${m.snapshotName}, which belong at ${expected}`;
+    if (m.replicationGroupId !== groupId) {
+      return `its body names group ${m.replicationGroupId}, not ${groupId}`;
     }
-    return undefined;
+    return checkManifestKey(key, m, now);
   } catch (e) {
     return (e as Error).message;
   }
@@ -32,17 +35,19 @@ export function foreignManifestProblem(groupId: string, key: string, text: strin
 
 /**
  * The keys without the newest ones that are not the group's own manifests (read newest first, at most
- * `MAX_MANIFEST_BODY_CHECKS`). Keys dated after `latestMs` are left as they are: the planner ignores and reports them.
+ * `MAX_MANIFEST_BODY_CHECKS`). Keys dated after `now` plus the tolerance of clock skew are left as they are: the
+ * planner ignores and reports them.
  */
-export async function withoutForeignNewest(groupId: string, keys: readonly string[], latestMs: number,
+export async function withoutForeignNewest(groupId: string, keys: readonly string[], now: Date,
   getText: (key: string) => Promise<string | undefined>): Promise<{ keys: string[]; notes: string[] }> {
+  const latestMs = now.getTime() + FUTURE_TOLERANCE_MS;
   const dated = keys.map((k) => ({ k, t: manifestKeyTime(k)?.getTime() }))
     .filter((x): x is { k: string; t: number } => x.t !== undefined && x.t <= latestMs)
     .sort((a, b) => b.t - a.t);
   const dropped = new Set<string>();
   const notes: string[] = [];
   for (const { k } of dated.slice(0, MAX_MANIFEST_BODY_CHECKS)) {
-    const problem = foreignManifestProblem(groupId, k, await getText(k));
+    const problem = foreignManifestProblem(groupId, k, await getText(k), now);
     if (problem === undefined) {
       break;
     }

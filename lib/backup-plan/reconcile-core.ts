@@ -20,7 +20,6 @@ import {
 import { rebaseOutcomes } from './state';
 import { isConditionFailure, LoadedState, loadState, saveState, StateConflictError, StateIo, stateLocation } from './state-store';
 import { parseVerificationResult, verificationRequestKey, verificationResultKey, verificationResultPrefix, VerificationResult, VerifyRequest } from './verify-core';
-import { FUTURE_TOLERANCE_MS } from '../manifest/integrity';
 import {
   BackupManifest, compactTimestamp, MANIFEST_FORMAT_VERSION, ManifestShard, manifestPrefix, serializeManifest, shardNumberOf,
 } from '../manifest/manifest';
@@ -336,7 +335,7 @@ async function reconcileOnce(io: ReconcileIo, config: GroupConfig, given: RunOpt
   const seen = await observe(io, groupId, loaded.state);
   const { options, clock, clockNotes, store: probed } = await checkedClock(io, given, loaded, seen, settings);
   const now = clock.now;
-  const manifests = await withoutForeignNewest(groupId, seen.manifestKeys, now.getTime() + FUTURE_TOLERANCE_MS, (k) => io.getText(k));
+  const manifests = await withoutForeignNewest(groupId, seen.manifestKeys, now, (k) => io.getText(k));
   const owned = await checkOwnership(io, groupId, loaded, seen.snapshots, options, now);
   owned.notes.push(...clockNotes, ...manifests.notes);
   const planned = plan({
