@@ -123,72 +123,36 @@ export class ReplicationGroup extends Resource implements IReplicationGroup {
 
   constructor(scope: Construct, id: string, props: ReplicationGroupProps) {
     super(scope, id);
+    const s = resolveSettings(this, props);
 
-    const engine = props.engine ?? CacheEngine.VALKEY_8_0;
-    const nodeType = props.nodeType ?? DEFAULT_NODE_TYPE;
-    const clusterModeEnabled = props.clusterMode === ClusterMode.ENABLED;
-    const shards = props.shards ?? 1;
-    const replicas = props.replicasPerShard ?? 1;
-    const port = props.port ?? DEFAULT_PORT;
-    const transitEncryption = props.transitEncryption ?? true;
-    const atRestEncryption = props.atRestEncryption ?? true;
-    const retention = props.backup?.retention ?? Duration.days(DEFAULT_RETENTION_DAYS);
-    const replicationGroupId = props.replicationGroupId ?? generateReplicationGroupId(this.node.path.split('/').filter(p => p && p !== 'Default'));
-    const hasReplica = !Token.isUnresolved(replicas) && replicas > 0;
-    const fromReplica = props.backup?.fromReplica ?? (!clusterModeEnabled && hasReplica);
-
-    const parameterInput = {
-      family: engine.parameterGroupFamily,
-      nodeType,
-      clusterModeEnabled,
-      reservedMemoryPercent: props.reservedMemoryPercent,
-      parameters: props.parameters,
-      writeHeavy: props.writeHeavy,
-    };
-    const errors: string[] = [
-      ...replicationGroupIdErrors(props.replicationGroupId, 'ReplicationGroup'),
-      ...validateNodeType(nodeType, clusterModeEnabled),
-      ...validateTopology(props, clusterModeEnabled, shards, replicas),
-      ...validateBackup(props, clusterModeEnabled, replicas, retention),
-      ...validateEncryption(this, props, engine, transitEncryption, atRestEncryption),
-      ...validatePort(port),
-      ...parameterGroupProblems(parameterInput),
-    ];
-    const windows = resolveWindows(props.backup?.window, props.maintenanceWindow, errors);
-    if (errors.length > 0) {
-      throw new ValidationError(this, errors.length === 1 ? errors[0] : `${errors.length} invalid properties:\n- ${errors.join('\n- ')}`);
-    }
-
-    this.engine = engine;
-    this.nodeType = nodeType;
-    this.clusterModeEnabled = clusterModeEnabled;
-    this.shardCount = clusterModeEnabled ? shards : 1;
-    this.replicasPerShard = replicas;
-    this.port = port;
-    this.replicationGroupId = replicationGroupId;
-    registerReplicationGroupId(this, 'ReplicationGroup', replicationGroupId);
-    this.backupRetention = retention;
-    this.backupWindow = windows.backup;
-    this.maintenanceWindow = windows.maintenance;
-    this.snapshottingClusterId = snapshottingMember(replicationGroupId, clusterModeEnabled, fromReplica, retention);
+    this.engine = s.engine;
+    this.nodeType = s.nodeType;
+    this.clusterModeEnabled = s.clusterModeEnabled;
+    this.shardCount = s.clusterModeEnabled ? s.shards : 1;
+    this.replicasPerShard = s.replicas;
+    this.port = s.port;
+    this.replicationGroupId = s.replicationGroupId;
+    registerReplicationGroupId(this, 'ReplicationGroup', s.replicationGroupId);
+    this.backupRetention = s.retention;
+    this.backupWindow = s.windows.backup;
+    this.maintenanceWindow = s.windows.maintenance;
+    this.snapshottingClusterId = snapshottingMember(s.replicationGroupId, s.clusterModeEnabled, s.fromReplica, s.retention);
     this.replicationGroupArn = Stack.of(this).formatArn({
       service: 'elasticache',
       resource: 'replicationgroup',
-      resourceName: replicationGroupId,
+      resourceName: s.replicationGroupId,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
 
-    addWarnings(this, retention, replicas, nodeType, transitEncryption);
+    addWarnings(this, s.retention, s.replicas, s.nodeType, s.transitEncryption);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
-    addRiskWarnings(this, parameterInput, removalPolicy);
+    addRiskWarnings(this, s.parameterInput, removalPolicy);
     this.grants = ReplicationGroupGrants.fromReplicationGroup(this);
-    const subnetIds = props.vpc.selectSubnets(props.vpcSubnets ?? defaultSubnets(props.vpc)).subnetIds;
     const subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
       description: `Subnets of ElastiCache replication group ${this.node.path}`,
-      subnetIds,
+      subnetIds: props.vpc.selectSubnets(props.vpcSubnets ?? defaultSubnets(props.vpc)).subnetIds,
     });
     this.subnetGroupName = subnetGroup.ref;
-
     this.securityGroups = props.securityGroups ?? [
       new ec2.SecurityGroup(this, 'SecurityGroup', {
         vpc: props.vpc,
@@ -196,51 +160,28 @@ export class ReplicationGroup extends Resource implements IReplicationGroup {
         allowAllOutbound: false,
       }),
     ];
-    this.connections = new ec2.Connections({ securityGroups: this.securityGroups, defaultPort: ec2.Port.tcp(port) });
-
+    this.connections = new ec2.Connections({ securityGroups: this.securityGroups, defaultPort: ec2.Port.tcp(s.port) });
     this.parameterGroup = new CacheParameterGroup(this, 'ParameterGroup', {
-      engine,
-      nodeType,
-      clusterModeEnabled,
+      engine: s.engine,
+      nodeType: s.nodeType,
+      clusterModeEnabled: s.clusterModeEnabled,
       reservedMemoryPercent: props.reservedMemoryPercent,
       parameters: props.parameters,
       writeHeavy: props.writeHeavy,
     });
 
-    const generateToken = !props.authToken && !props.userGroupIds && transitEncryption;
+    const generateToken = !props.authToken && !props.userGroupIds && s.transitEncryption;
     this.authTokenSecret = props.authTokenSecret
-      ?? (generateToken ? generateAuthTokenSecret(this, replicationGroupId, props.encryptionKey) : undefined);
-    const authToken = props.authToken ?? this.authTokenSecret?.secretValue;
+      ?? (generateToken ? generateAuthTokenSecret(this, s.replicationGroupId, props.encryptionKey) : undefined);
 
-    const multiAz = props.multiAz ?? hasReplica;
     this.cfnResource = new elasticache.CfnReplicationGroup(this, 'Resource', {
-      replicationGroupId,
+      ...replicationGroupResourceProps(s, props),
       replicationGroupDescription: props.description ?? this.node.path,
-      engine: engine.engineType,
-      engineVersion: engine.engineVersion,
-      cacheNodeType: nodeType,
       cacheParameterGroupName: this.parameterGroup.parameterGroupName,
       cacheSubnetGroupName: subnetGroup.ref,
       securityGroupIds: this.securityGroups.map(sg => sg.securityGroupId),
-      port,
-      numCacheClusters: clusterModeEnabled ? undefined : replicas + 1,
-      numNodeGroups: clusterModeEnabled ? shards : undefined,
-      replicasPerNodeGroup: clusterModeEnabled ? replicas : undefined,
-      // Cluster mode enabled requires automatic failover, even without replicas.
-      automaticFailoverEnabled: clusterModeEnabled || hasReplica,
-      multiAzEnabled: multiAz,
-      atRestEncryptionEnabled: atRestEncryption,
-      kmsKeyId: props.encryptionKey?.keyArn,
-      transitEncryptionEnabled: transitEncryption,
-      transitEncryptionMode: props.transitEncryptionMode,
-      authToken: authToken?.unsafeUnwrap(),
-      userGroupIds: props.userGroupIds,
-      snapshotRetentionLimit: retention.toDays(),
-      snapshotWindow: this.backupWindow,
+      authToken: (props.authToken ?? this.authTokenSecret?.secretValue)?.unsafeUnwrap(),
       snapshottingClusterId: this.snapshottingClusterId,
-      preferredMaintenanceWindow: this.maintenanceWindow,
-      notificationTopicArn: props.notificationTopic?.topicArn,
-      dataTieringEnabled: !Token.isUnresolved(nodeType) && isDataTieringNodeType(nodeType) ? true : undefined,
     });
     this.topic = props.notificationTopic;
     this.cfnResource.applyRemovalPolicy(removalPolicy);
@@ -402,4 +343,113 @@ export class ReplicationGroup extends Resource implements IReplicationGroup {
         + `use '${alternative}' (or 'endpointAddress'/'endpointPort', which pick the right one)`);
     }
   }
+}
+
+/** The properties with their defaults applied, after every synth-time rule passed. */
+interface ResolvedSettings {
+  readonly engine: CacheEngine;
+  readonly nodeType: string;
+  readonly clusterModeEnabled: boolean;
+  readonly shards: number;
+  readonly replicas: number;
+  readonly port: number;
+  readonly transitEncryption: boolean;
+  readonly atRestEncryption: boolean;
+  readonly retention: Duration;
+  readonly replicationGroupId: string;
+  readonly hasReplica: boolean;
+  readonly fromReplica: boolean;
+  readonly parameterInput: {
+    readonly family: string;
+    readonly nodeType: string;
+    readonly clusterModeEnabled: boolean;
+    readonly reservedMemoryPercent?: number;
+    readonly parameters?: Record<string, string>;
+    readonly writeHeavy?: boolean;
+  };
+  readonly windows: { readonly backup: string; readonly maintenance: string };
+}
+
+/**
+ * Applies the defaults and checks every rule at once, so that one synth names every invalid property (a single
+ * `ValidationError` listing them all) rather than the first one.
+ */
+function resolveSettings(scope: Construct, props: ReplicationGroupProps): ResolvedSettings {
+  const engine = props.engine ?? CacheEngine.VALKEY_8_0;
+  const nodeType = props.nodeType ?? DEFAULT_NODE_TYPE;
+  const clusterModeEnabled = props.clusterMode === ClusterMode.ENABLED;
+  const shards = props.shards ?? 1;
+  const replicas = props.replicasPerShard ?? 1;
+  const port = props.port ?? DEFAULT_PORT;
+  const transitEncryption = props.transitEncryption ?? true;
+  const atRestEncryption = props.atRestEncryption ?? true;
+  const retention = props.backup?.retention ?? Duration.days(DEFAULT_RETENTION_DAYS);
+  const replicationGroupId = props.replicationGroupId
+    ?? generateReplicationGroupId(scope.node.path.split('/').filter(p => p && p !== 'Default'));
+  const hasReplica = !Token.isUnresolved(replicas) && replicas > 0;
+  const fromReplica = props.backup?.fromReplica ?? (!clusterModeEnabled && hasReplica);
+  const parameterInput = {
+    family: engine.parameterGroupFamily,
+    nodeType,
+    clusterModeEnabled,
+    reservedMemoryPercent: props.reservedMemoryPercent,
+    parameters: props.parameters,
+    writeHeavy: props.writeHeavy,
+  };
+  const errors: string[] = [
+    ...replicationGroupIdErrors(props.replicationGroupId, 'ReplicationGroup'),
+    ...validateNodeType(nodeType, clusterModeEnabled),
+    ...validateTopology(props, clusterModeEnabled, shards, replicas),
+    ...validateBackup(props, clusterModeEnabled, replicas, retention),
+    ...validateEncryption(scope, props, engine, transitEncryption, atRestEncryption),
+    ...validatePort(port),
+    ...parameterGroupProblems(parameterInput),
+  ];
+  const windows = resolveWindows(props.backup?.window, props.maintenanceWindow, errors);
+  if (errors.length > 0) {
+    throw new ValidationError(scope, errors.length === 1 ? errors[0] : `${errors.length} invalid properties:\n- ${errors.join('\n- ')}`);
+  }
+  return {
+    engine,
+    nodeType,
+    clusterModeEnabled,
+    shards,
+    replicas,
+    port,
+    transitEncryption,
+    atRestEncryption,
+    retention,
+    replicationGroupId,
+    hasReplica,
+    fromReplica,
+    parameterInput,
+    windows,
+  };
+}
+
+/** The replication group's own settings in CloudFormation terms (the helpers' references are added by the caller). */
+function replicationGroupResourceProps(s: ResolvedSettings, props: ReplicationGroupProps) {
+  return {
+    replicationGroupId: s.replicationGroupId,
+    engine: s.engine.engineType,
+    engineVersion: s.engine.engineVersion,
+    cacheNodeType: s.nodeType,
+    port: s.port,
+    numCacheClusters: s.clusterModeEnabled ? undefined : s.replicas + 1,
+    numNodeGroups: s.clusterModeEnabled ? s.shards : undefined,
+    replicasPerNodeGroup: s.clusterModeEnabled ? s.replicas : undefined,
+    // Cluster mode enabled requires automatic failover, even without replicas.
+    automaticFailoverEnabled: s.clusterModeEnabled || s.hasReplica,
+    multiAzEnabled: props.multiAz ?? s.hasReplica,
+    atRestEncryptionEnabled: s.atRestEncryption,
+    kmsKeyId: props.encryptionKey?.keyArn,
+    transitEncryptionEnabled: s.transitEncryption,
+    transitEncryptionMode: props.transitEncryptionMode,
+    userGroupIds: props.userGroupIds,
+    snapshotRetentionLimit: s.retention.toDays(),
+    snapshotWindow: s.windows.backup,
+    preferredMaintenanceWindow: s.windows.maintenance,
+    notificationTopicArn: props.notificationTopic?.topicArn,
+    dataTieringEnabled: !Token.isUnresolved(s.nodeType) && isDataTieringNodeType(s.nodeType) ? true : undefined,
+  };
 }
