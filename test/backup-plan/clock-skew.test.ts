@@ -12,9 +12,9 @@ process.env.POWERTOOLS_DEV = 'true';
 process.env.POWERTOOLS_METRICS_DISABLED = 'false';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { planSnapshotName, PLAN_TAG_KEY, stateKey } from '../../lib/backup-plan/constants';
-import { emptyState, ObjectInfo } from '../../lib/backup-plan/planner';
-import { GroupDescription, ReconcileIo, SnapshotDescription, VersionedText, WriteCondition } from '../../lib/backup-plan/reconcile-core';
+import { MemoryIo } from './support/memory-io';
+import { planSnapshotName, stateKey } from '../../lib/backup-plan/constants';
+import { emptyState } from '../../lib/backup-plan/planner';
 import { PlanConfig, runPlan } from '../../lib/backup-plan/reconcile.lambda';
 import { serializeState } from '../../lib/backup-plan/state';
 import { manifestKey, serializeManifest } from '../../lib/manifest/manifest';
@@ -28,74 +28,8 @@ const CONFIG: PlanConfig = {
   groups: [{ replicationGroupId: G, intervalSeconds: 75 * 60, retentionSeconds: 86_400, rpoTargetSeconds: 8100, exportAutomated: false }],
 };
 
-interface Stored extends VersionedText {
-  readonly lastModified: Date;
-}
-
-/** S3 and ElastiCache in memory. S3's clock is `awsNow` (the true time). */
-class MemoryIo implements ReconcileIo {
-  public readonly region = 'us-east-1';
-  public readonly bucketName = 'exports';
-  public readonly objects = new Map<string, Stored>();
-  public readonly snapshots: SnapshotDescription[] = [];
-  public readonly deleted: string[] = [];
-  public readonly bodiesRead: string[] = [];
-  public awsNow = TRUE_NOW;
-  private etags = 0;
-
-  public async describeSnapshots(): Promise<SnapshotDescription[]> {
-    return [...this.snapshots];
-  }
-  public async describeClusterSnapshots(): Promise<SnapshotDescription[]> {
-    return [];
-  }
-  public async describeGroup(): Promise<GroupDescription> {
-    return { status: 'available', clusterModeEnabled: true };
-  }
-  public async listObjects(prefix: string, startAfter?: string): Promise<ObjectInfo[]> {
-    return [...this.objects.keys()].filter((k) => k.startsWith(prefix) && (startAfter === undefined || k > startAfter)).sort()
-      .map((key) => ({ key, sizeBytes: 1, etag: this.objects.get(key)!.etag, lastModified: this.objects.get(key)!.lastModified }));
-  }
-  public async headObject(key: string): Promise<ObjectInfo | undefined> {
-    const o = this.objects.get(key);
-    return o && { key, sizeBytes: o.text.length, etag: o.etag, versionId: o.etag, lastModified: o.lastModified };
-  }
-  public async getText(key: string): Promise<string | undefined> {
-    this.bodiesRead.push(key);
-    return this.objects.get(key)?.text;
-  }
-  public async putText(key: string, body: string): Promise<void> {
-    this.put(key, body);
-  }
-  public put(key: string, text: string, lastModified: Date = this.awsNow): string {
-    const etag = `"e${++this.etags}"`;
-    this.objects.set(key, { text, etag, lastModified });
-    return etag;
-  }
-  public async getVersionedText(key: string): Promise<VersionedText | undefined> {
-    return this.objects.get(key);
-  }
-  public async putTextIf(key: string, body: string, condition: WriteCondition): Promise<string> {
-    const current = this.objects.get(key);
-    if ((condition.ifNoneMatch === '*' && current) || (condition.ifMatch !== undefined && current?.etag !== condition.ifMatch)) {
-      throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
-    }
-    return this.put(key, body);
-  }
-  public async readRange(): Promise<Uint8Array> {
-    return new Uint8Array();
-  }
-  public async createSnapshot(r: { snapshotName: string }): Promise<void> {
-    this.snapshots.push({ name: r.snapshotName, source: 'manual', status: 'creating', shardCount: 1 });
-  }
-  public async copySnapshot(): Promise<void> {}
-  public async snapshotTag(_name: string, tagKey: string): Promise<string | undefined> {
-    return tagKey === PLAN_TAG_KEY ? PLAN : undefined;
-  }
-  public async deleteSnapshot(name: string): Promise<void> {
-    this.deleted.push(name);
-  }
-}
+/** S3's clock is the true time. Every snapshot carries the plan's tag. */
+const newIo = () => new MemoryIo({ s3Now: () => TRUE_NOW, defaultPlanTag: PLAN });
 
 /** A committed manifest (format 1) of `group`'s backup `snapshotName` taken at `taken`. */
 function manifestText(group: string, snapshotName: string, taken: Date): string {
@@ -122,7 +56,7 @@ function manifestText(group: string, snapshotName: string, taken: Date): string 
 function committedBackup(io: MemoryIo, minutes: number): string {
   const taken = at(-minutes);
   const name = planSnapshotName(G, taken);
-  io.snapshots.push({ name, source: 'manual', status: 'available', createTime: taken, shardCount: 1 });
+  io.addSnapshot({ name, source: 'manual', status: 'available', createTime: taken, shardCount: 1 });
   io.put(manifestKey(G, taken, name), manifestText(G, name, taken), at(-minutes + 20));
   return name;
 }
@@ -148,7 +82,7 @@ describe('the reconciler handler does not report a fresh export it does not have
   });
 
   test('a clock 3 h behind: ExportAgeSeconds from AWS time, the skew published, and nothing pruned', async () => {
-    const io = new MemoryIo();
+    const io = newIo();
     // Backups every 75 min; the newest export is 150 min old by the true clock, the oldest is past retention.
     const names = [150, 225, 1500, 1600].map((m) => committedBackup(io, m));
     const state = { ...emptyState(), created: [150, 225, 1500, 1600].map((m, i) => ({ name: names[i], at: at(-m).toISOString() })) };
@@ -159,12 +93,12 @@ describe('the reconciler handler does not report a fresh export it does not have
     expect(doc.ExportAgeSeconds).toBe(150 * 60);
     expect(doc.ClockBehindSeconds).toBe(180 * 60);
     expect(doc.PruningHeldForClockSkew).toBe(1);
-    expect(io.deleted).toEqual([]);
+    expect(io.callsOf('DeleteSnapshot')).toEqual([]);
     expect(result.decision.actions.filter((a) => a.kind === 'DeleteSnapshot')).toEqual([]);
   });
 
   test('a right clock: no skew, and the metrics FutureManifests, RefusedDeletions and PruningHeldForClockSkew are published', async () => {
-    const io = new MemoryIo();
+    const io = newIo();
     const name = committedBackup(io, 30);
     io.put(stateKey(G, PLAN), serializeState({ ...emptyState(), created: [{ name, at: at(-30).toISOString() }] }), at(-10));
     // Dated 2 days ahead by somebody: ignored, and counted.
@@ -177,7 +111,7 @@ describe('the reconciler handler does not report a fresh export it does not have
   });
 
   test('a foreign manifest dated now under the group\'s prefix does not make the export age look fresh (one body read)', async () => {
-    const io = new MemoryIo();
+    const io = newIo();
     const name = committedBackup(io, 200);
     io.put(stateKey(G, PLAN), serializeState({ ...emptyState(), created: [{ name, at: at(-200).toISOString() }] }), at(-10));
     const otherName = planSnapshotName('payments', at(-5));

@@ -4,18 +4,12 @@
  * planner.ts and planner/prune-rules.ts: `<` against `<=`, `>=` against `>`, a metric left out). The oracle is the
  * test's own arithmetic on the settings' documented defaults (retention + 10 minutes; 7 days), not the planner's code.
  */
+import { DAY, G, MIN, msAgo as at, NOW, observedCommitted, snapshotAt as mine, stateRecordingCreates } from './support/planner-fixtures';
 import {
-  applyOutcome, Decision, DEFAULT_SETTINGS, DeleteSnapshotAction, emptyState, GroupConfig, GroupState, ObservedGroup, ObservedSnapshot,
-  plan as planWithRandom,
+  applyOutcome, Decision, DEFAULT_SETTINGS, DeleteSnapshotAction, GroupConfig, GroupState, ObservedGroup, ObservedSnapshot, plan as planWithRandom,
 } from '../../lib/backup-plan/planner';
-import { manifestKey } from '../../lib/manifest/manifest';
 
-const G = 'orders';
-const NOW = new Date('2026-03-10T12:00:00Z');
 const SECOND = 1000;
-const MIN = 60 * SECOND;
-const DAY = 24 * 60 * MIN;
-const at = (msAgo: number) => new Date(NOW.getTime() - msAgo);
 /** Retention 1 day, no backups of its own (export only), so that only pruning acts. */
 const CONFIG: GroupConfig = {
   replicationGroupId: G, retentionSeconds: 86_400, rpoTargetSeconds: 135 * 60, exportAutomated: true,
@@ -28,22 +22,9 @@ const RETRY_AFTER_MS = 7 * DAY;
 const decide = (obs: ObservedGroup, now: Date = NOW): Decision => planWithRandom(obs, CONFIG, now, DEFAULT_SETTINGS, () => 'abcdefgh');
 const deleted = (d: Decision) => d.actions.filter((a): a is DeleteSnapshotAction => a.kind === 'DeleteSnapshot').map((a) => a.snapshotName);
 
-function mine(name: string, createTime: Date): ObservedSnapshot {
-  return { name, source: 'manual', status: 'available', createTime, createdByPlan: true, shardCount: 1 };
-}
 /** The plan's committed backups, with the plan's CreateSnapshot call recorded at each create time. */
 function world(snapshots: ObservedSnapshot[], over: Partial<GroupState> = {}, obs: Partial<ObservedGroup> = {}): ObservedGroup {
-  const created = snapshots.map((s) => ({ name: s.name, at: s.createTime!.toISOString() }));
-  return {
-    replicationGroupId: G,
-    groupAvailable: true,
-    snapshots,
-    manifestKeys: snapshots.map((s) => manifestKey(G, s.createTime!, s.name)),
-    exportObjects: [],
-    state: { ...emptyState(), created, ...over },
-    exportFailureSignals: [],
-    ...obs,
-  };
+  return { ...observedCommitted(snapshots, stateRecordingCreates(snapshots, over)), ...obs };
 }
 
 describe('pruning boundaries', () => {

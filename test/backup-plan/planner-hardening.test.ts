@@ -3,95 +3,68 @@
  * deletions. Every oracle here is the test's own: it counts the actions and names the planner returns, and builds the
  * world (snapshots, manifest keys) itself.
  */
+import { DAY, G, HOUR, keyOf, kinds, MIN, minutesAgo, msAgo, NOW, observed, snapshotAt, stateRecordingCreates } from './support/planner-fixtures';
 import { planExportName, planSnapshotName } from '../../lib/backup-plan/constants';
 import {
   applyOutcome, Decision, DEFAULT_SETTINGS, DeleteSnapshotAction, emptyState, GroupConfig, GroupState, InFlightExport, ObservedGroup,
   ObservedSnapshot, plan as planWithRandom, PlannerSettings, StartExportAction,
 } from '../../lib/backup-plan/planner';
-import { manifestKey } from '../../lib/manifest/manifest';
 
-const G = 'orders';
-const NOW = new Date('2026-03-10T12:00:00Z');
-const MIN = 60_000;
-const HOUR = 60 * MIN;
-const DAY = 24 * HOUR;
-const at = (msAgo: number) => new Date(NOW.getTime() - msAgo);
-const min = (n: number) => at(n * MIN);
 const plan = (obs: ObservedGroup, config: GroupConfig, now: Date = NOW, settings: PlannerSettings = DEFAULT_SETTINGS): Decision =>
   planWithRandom(obs, config, now, settings, () => 'abcdefgh');
 const CONFIG: GroupConfig = {
   replicationGroupId: G, intervalSeconds: 75 * 60, retentionSeconds: 86_400, rpoTargetSeconds: 135 * 60, exportAutomated: true,
 };
 const EXPORT_ONLY: GroupConfig = { ...CONFIG, intervalSeconds: undefined };
-const kinds = (d: Decision) => d.actions.map((a) => a.kind);
 const count = (d: Decision, kind: string) => d.actions.filter((a) => a.kind === kind).length;
 const deleted = (d: Decision) => d.actions.filter((a): a is DeleteSnapshotAction => a.kind === 'DeleteSnapshot').map((a) => a.snapshotName);
 
-function snap(name: string, createTime: Date | undefined, over: Partial<ObservedSnapshot> = {}): ObservedSnapshot {
-  const status = createTime ? 'available' : 'creating';
-  return { name, source: 'manual', status, createTime, createdByPlan: true, shardCount: 1, ...over };
-}
-const foreign = (name: string, createTime: Date | undefined) => snap(name, createTime, { createdByPlan: false });
-const automatic = (name: string, createTime: Date) => snap(name, createTime, { source: 'automated', createdByPlan: false });
-const keyOf = (s: ObservedSnapshot) => manifestKey(G, s.createTime!, s.name);
-
-function observed(over: Partial<ObservedGroup> = {}): ObservedGroup {
-  return {
-    replicationGroupId: G,
-    groupAvailable: true,
-    snapshots: [],
-    manifestKeys: [],
-    exportObjects: [],
-    state: emptyState(),
-    exportFailureSignals: [],
-    ...over,
-  };
-}
-/** A state that records the plan's CreateSnapshot call of each snapshot at its create time. */
-function createdState(snapshots: readonly ObservedSnapshot[], over: Partial<GroupState> = {}): GroupState {
-  const created = snapshots.filter((s) => s.createdByPlan && s.createTime).map((s) => ({ name: s.name, at: s.createTime!.toISOString() }));
-  return { ...emptyState(), created, ...over };
-}
+const foreign = (name: string, createTime: Date | undefined) => snapshotAt(name, createTime, { createdByPlan: false });
+const automatic = (name: string, createTime: Date) => snapshotAt(name, createTime, { source: 'automated', createdByPlan: false });
 
 describe('due time: measured from the newest snapshot the plan exports (finding 3)', () => {
-  const mine = snap('orders-plan-a', min(80));
+  const mine = snapshotAt('orders-plan-a', minutesAgo(80));
 
   test('a manual backup taken by someone else does not postpone the plan\'s backup', () => {
-    const d = plan(observed({ snapshots: [mine, foreign('user-hourly', min(10))], manifestKeys: [keyOf(mine)], state: createdState([mine]) }), CONFIG);
+    const snapshots = [mine, foreign('user-hourly', minutesAgo(10))];
+    const d = plan(observed({ snapshots, manifestKeys: [keyOf(mine)], state: stateRecordingCreates([mine]) }), CONFIG);
     expect(d.actions).toContainEqual(expect.objectContaining({ kind: 'CreateSnapshot', snapshotName: planSnapshotName(G, NOW) }));
   });
 
   test('with exportAutomatedBackups false, the daily automatic backup does not reset the interval', () => {
     const config = { ...CONFIG, exportAutomated: false };
-    const d = plan(observed({ snapshots: [mine, automatic('automatic.orders-001-x', min(10))], manifestKeys: [keyOf(mine)], state: createdState([mine]) }), config);
+    const snapshots = [mine, automatic('automatic.orders-001-x', minutesAgo(10))];
+    const d = plan(observed({ snapshots, manifestKeys: [keyOf(mine)], state: stateRecordingCreates([mine]) }), config);
     expect(count(d, 'CreateSnapshot')).toBe(1);
     // ... and the automatic backup is not exported.
     expect(count(d, 'StartExport')).toBe(0);
   });
 
   test('with exportAutomatedBackups true, a recent automatic backup still counts (it is exported)', () => {
-    const auto = automatic('automatic.orders-001-x', min(10));
-    const d = plan(observed({ snapshots: [mine, auto], manifestKeys: [keyOf(mine), keyOf(auto)], state: createdState([mine]) }), CONFIG);
+    const auto = automatic('automatic.orders-001-x', minutesAgo(10));
+    const d = plan(observed({ snapshots: [mine, auto], manifestKeys: [keyOf(mine), keyOf(auto)], state: stateRecordingCreates([mine]) }), CONFIG);
     expect(count(d, 'CreateSnapshot')).toBe(0);
   });
 
   test('an available snapshot listed without a create time is not "taken now" forever', () => {
-    const timeless = snap('orders-plan-timeless', undefined, { status: 'available' });
-    const d = plan(observed({ snapshots: [mine, timeless], manifestKeys: [keyOf(mine)], state: createdState([mine]) }), CONFIG);
+    const timeless = snapshotAt('orders-plan-timeless', undefined, { status: 'available' });
+    const d = plan(observed({ snapshots: [mine, timeless], manifestKeys: [keyOf(mine)], state: stateRecordingCreates([mine]) }), CONFIG);
     expect(count(d, 'CreateSnapshot')).toBe(1);
     expect(d.notes.join('\n')).toContain('orders-plan-timeless');
   });
 
   test('a failed snapshot without a time is ignored; one of the plan\'s own being created is in progress', () => {
-    const failed = snap('orders-plan-failed', undefined, { status: 'failed' });
-    expect(count(plan(observed({ snapshots: [mine, failed], manifestKeys: [keyOf(mine)], state: createdState([mine]) }), CONFIG), 'CreateSnapshot')).toBe(1);
-    const creating = snap('orders-plan-creating', undefined);
-    expect(count(plan(observed({ snapshots: [mine, creating], manifestKeys: [keyOf(mine)], state: createdState([mine]) }), CONFIG), 'CreateSnapshot')).toBe(0);
+    const failed = snapshotAt('orders-plan-failed', undefined, { status: 'failed' });
+    expect(count(plan(observed({ snapshots: [mine, failed], manifestKeys: [keyOf(mine)], state: stateRecordingCreates([mine]) }), CONFIG),
+      'CreateSnapshot')).toBe(1);
+    const creating = snapshotAt('orders-plan-creating', undefined);
+    expect(count(plan(observed({ snapshots: [mine, creating], manifestKeys: [keyOf(mine)], state: stateRecordingCreates([mine]) }), CONFIG),
+      'CreateSnapshot')).toBe(0);
   });
 
   test('a backup whose export attempts are spent does not count as the newest backup', () => {
-    const spent = snap('orders-plan-spent', min(10));
-    const state = createdState([mine, spent], { exportAttempts: { 'orders-plan-spent': DEFAULT_SETTINGS.maxExportAttempts } });
+    const spent = snapshotAt('orders-plan-spent', minutesAgo(10));
+    const state = stateRecordingCreates([mine, spent], { exportAttempts: { 'orders-plan-spent': DEFAULT_SETTINGS.maxExportAttempts } });
     expect(count(plan(observed({ snapshots: [mine, spent], manifestKeys: [keyOf(mine)], state }), CONFIG), 'CreateSnapshot')).toBe(1);
   });
 
@@ -116,7 +89,7 @@ describe('due time: measured from the newest snapshot the plan exports (finding 
       for (const a of d.actions) {
         if (a.kind === 'CreateSnapshot') {
           creates++;
-          snapshots.push(snap(a.snapshotName, now));
+          snapshots.push(snapshotAt(a.snapshotName, now));
         } else if (a.kind === 'StartExport') {
           const s = snapshots.find((x) => x.name === a.snapshotName)!;
           exportsOfMine += s.createdByPlan ? 1 : 0;
@@ -132,8 +105,8 @@ describe('due time: measured from the newest snapshot the plan exports (finding 
 });
 
 describe('times in the future (finding 4)', () => {
-  const auto = automatic('automatic.orders-001-x', min(10));
-  const older = automatic('automatic.orders-001-old', min(25 * 60));
+  const auto = automatic('automatic.orders-001-x', minutesAgo(10));
+  const older = automatic('automatic.orders-001-old', minutesAgo(25 * 60));
   const futureKey = `manifests/${G}/29991231t000000z_x.json`;
 
   test('a manifest key dated in the future does not stop the export of the newest automatic backup', () => {
@@ -151,7 +124,7 @@ describe('times in the future (finding 4)', () => {
   });
 
   test('a key a little ahead of now (within the clock skew tolerance) still counts as committed', () => {
-    const ahead = snap('orders-plan-ahead', new Date(NOW.getTime() + 2 * MIN));
+    const ahead = snapshotAt('orders-plan-ahead', new Date(NOW.getTime() + 2 * MIN));
     const d = plan(observed({ snapshots: [ahead], manifestKeys: [keyOf(ahead)] }), EXPORT_ONLY);
     expect(d.metrics.futureManifests).toBe(0);
     expect(d.metrics.exportAgeSeconds).toBe(0);
@@ -159,37 +132,37 @@ describe('times in the future (finding 4)', () => {
   });
 
   test('never prunes before retention plus the clock skew margin', () => {
-    const justPast = snap('orders-plan-just-past', at(DAY + 5 * MIN));
-    const wellPast = snap('orders-plan-well-past', at(DAY + 11 * MIN));
-    const newest = snap('orders-plan-newest', min(10));
+    const justPast = snapshotAt('orders-plan-just-past', msAgo(DAY + 5 * MIN));
+    const wellPast = snapshotAt('orders-plan-well-past', msAgo(DAY + 11 * MIN));
+    const newest = snapshotAt('orders-plan-newest', minutesAgo(10));
     const all = [justPast, wellPast, newest];
-    const d = plan(observed({ snapshots: all, manifestKeys: all.map(keyOf), state: createdState(all) }), EXPORT_ONLY);
+    const d = plan(observed({ snapshots: all, manifestKeys: all.map(keyOf), state: stateRecordingCreates(all) }), EXPORT_ONLY);
     expect(deleted(d)).toEqual([wellPast.name]);
   });
 
   test('never prunes while a snapshot is dated ahead of now by more than the margin (reported)', () => {
-    const old = snap('orders-plan-old', at(3 * DAY));
-    const future = snap('orders-plan-future', new Date(NOW.getTime() + 2 * HOUR));
+    const old = snapshotAt('orders-plan-old', msAgo(3 * DAY));
+    const future = snapshotAt('orders-plan-future', new Date(NOW.getTime() + 2 * HOUR));
     const both = [old, future];
-    const d = plan(observed({ snapshots: both, manifestKeys: both.map(keyOf), state: createdState(both) }), EXPORT_ONLY);
+    const d = plan(observed({ snapshots: both, manifestKeys: both.map(keyOf), state: stateRecordingCreates(both) }), EXPORT_ONLY);
     expect(deleted(d)).toEqual([]);
     expect(d.metrics.pruningHeldForClockSkew).toBe(1);
     expect(d.notes.join('\n')).toContain('orders-plan-future');
   });
 
   test('the margin is inclusive: a snapshot dated exactly 10 minutes ahead does not hold pruning, one second more does', () => {
-    const old = snap('orders-plan-old', at(3 * DAY));
+    const old = snapshotAt('orders-plan-old', msAgo(3 * DAY));
     const prune = (aheadSeconds: number) => {
-      const future = snap('orders-plan-future', new Date(NOW.getTime() + aheadSeconds * 1000));
+      const future = snapshotAt('orders-plan-future', new Date(NOW.getTime() + aheadSeconds * 1000));
       const both = [old, future];
-      return plan(observed({ snapshots: both, manifestKeys: both.map(keyOf), state: createdState(both) }), EXPORT_ONLY);
+      return plan(observed({ snapshots: both, manifestKeys: both.map(keyOf), state: stateRecordingCreates(both) }), EXPORT_ONLY);
     };
     expect({ deleted: deleted(prune(600)), held: prune(600).metrics.pruningHeldForClockSkew }).toEqual({ deleted: [old.name], held: 0 });
     expect({ deleted: deleted(prune(601)), held: prune(601).metrics.pruningHeldForClockSkew }).toEqual({ deleted: [], held: 1 });
   });
 
   test('a backup dated exactly 10 minutes before the plan\'s call does not hold pruning, one second earlier does', () => {
-    const old = snap('orders-plan-old', at(DAY + HOUR));
+    const old = snapshotAt('orders-plan-old', msAgo(DAY + HOUR));
     const withCallAfter = (seconds: number): GroupState => ({
       ...emptyState(), created: [{ name: old.name, at: new Date(old.createTime!.getTime() + seconds * 1000).toISOString() }],
     });
@@ -200,8 +173,8 @@ describe('times in the future (finding 4)', () => {
 
   test('a reconciler clock 2 hours ahead does not prune 2 hours early', () => {
     // The service dated the backup 2 h before the (fast) clock of the reconciler that created it.
-    const old = snap('orders-plan-old', at(DAY + HOUR));
-    const state: GroupState = { ...emptyState(), created: [{ name: old.name, at: at(DAY - HOUR).toISOString() }] };
+    const old = snapshotAt('orders-plan-old', msAgo(DAY + HOUR));
+    const state: GroupState = { ...emptyState(), created: [{ name: old.name, at: msAgo(DAY - HOUR).toISOString() }] };
     const d = plan(observed({ snapshots: [old], manifestKeys: [keyOf(old)], state }), EXPORT_ONLY);
     expect(deleted(d)).toEqual([]);
     expect(d.metrics.pruningHeldForClockSkew).toBe(1);
@@ -214,7 +187,7 @@ describe('times in the future (finding 4)', () => {
 });
 
 describe('export-failure signals match the export name only (finding 5)', () => {
-  const s = snap('orders-plan-a', min(100));
+  const s = snapshotAt('orders-plan-a', minutesAgo(100));
   const inFlight: InFlightExport = {
     snapshotName: s.name,
     snapshotSource: 'manual',
@@ -222,14 +195,14 @@ describe('export-failure signals match the export name only (finding 5)', () => 
     shardCount: 1,
     exportName: planExportName(G, s.createTime!, 'ourownxx'),
     attempt: 1,
-    startedAt: min(10).toISOString(),
+    startedAt: minutesAgo(10).toISOString(),
     confirmed: true,
   };
-  const state: GroupState = { ...createdState([s]), inFlight, exportAttempts: { [s.name]: 1 } };
+  const state: GroupState = { ...stateRecordingCreates([s]), inFlight, exportAttempts: { [s.name]: 1 } };
 
   test('someone else\'s failed export of the same snapshot does not drop the plan\'s export in flight', () => {
     const text = JSON.stringify({ SourceSnapshotName: s.name, TargetSnapshotName: 'someone-elses-copy', Message: `Export of ${s.name} failed` });
-    const d = plan(observed({ snapshots: [s], state, exportFailureSignals: [{ text, time: min(5) }] }), EXPORT_ONLY);
+    const d = plan(observed({ snapshots: [s], state, exportFailureSignals: [{ text, time: minutesAgo(5) }] }), EXPORT_ONLY);
     expect(d.state.inFlight?.exportName).toBe(inFlight.exportName);
     expect(d.metrics.failures).toBe(0);
     expect(kinds(d)).toEqual([]);
@@ -237,7 +210,7 @@ describe('export-failure signals match the export name only (finding 5)', () => 
 
   test('a failure of the plan\'s own export (its TargetSnapshotName) fails it and retries under a new name', () => {
     const text = JSON.stringify({ SourceSnapshotName: s.name, TargetSnapshotName: inFlight.exportName });
-    const d = plan(observed({ snapshots: [s], state, exportFailureSignals: [{ text, time: min(5) }] }), EXPORT_ONLY);
+    const d = plan(observed({ snapshots: [s], state, exportFailureSignals: [{ text, time: minutesAgo(5) }] }), EXPORT_ONLY);
     expect(d.metrics.failures).toBe(1);
     const start = d.actions.find((a): a is StartExportAction => a.kind === 'StartExport');
     expect(start?.attempt).toBe(2);
@@ -248,16 +221,16 @@ describe('export-failure signals match the export name only (finding 5)', () => 
 describe('refused deletions do not starve pruning (finding 7)', () => {
   /** Prunable backups (past retention, committed), oldest first: `n` of them, the first `n` days + i hours old. */
   const prunable = (n: number, prefix: string, ageDays: number) =>
-    Array.from({ length: n }, (_, i) => snap(`orders-plan-${prefix}${i}`, at(ageDays * DAY - i * HOUR)));
+    Array.from({ length: n }, (_, i) => snapshotAt(`orders-plan-${prefix}${i}`, msAgo(ageDays * DAY - i * HOUR)));
   const world = (snapshots: ObservedSnapshot[], state: GroupState) => observed({ snapshots, manifestKeys: snapshots.map(keyOf), state });
 
   test('exactly maxDeletionsPerRun deletions in a run when more backups are prunable', () => {
     const snaps = prunable(8, 'p', 3);
-    const d = plan(world(snaps, createdState(snaps)), EXPORT_ONLY);
+    const d = plan(world(snaps, stateRecordingCreates(snaps)), EXPORT_ONLY);
     expect(deleted(d)).toHaveLength(DEFAULT_SETTINGS.maxDeletionsPerRun);
     // The oldest first.
     expect(deleted(d)).toEqual(snaps.slice(0, DEFAULT_SETTINGS.maxDeletionsPerRun).map((s) => s.name));
-    const two = plan(world(snaps, createdState(snaps)), EXPORT_ONLY, NOW, { ...DEFAULT_SETTINGS, maxDeletionsPerRun: 2 });
+    const two = plan(world(snaps, stateRecordingCreates(snaps)), EXPORT_ONLY, NOW, { ...DEFAULT_SETTINGS, maxDeletionsPerRun: 2 });
     expect(deleted(two)).toHaveLength(2);
   });
 
@@ -265,7 +238,7 @@ describe('refused deletions do not starve pruning (finding 7)', () => {
     const untagged = prunable(5, 'untagged', 5);
     const newer = prunable(3, 'newer', 2);
     const all = [...untagged, ...newer];
-    const first = plan(world(all, createdState(all)), EXPORT_ONLY);
+    const first = plan(world(all, stateRecordingCreates(all)), EXPORT_ONLY);
     expect(deleted(first)).toEqual(untagged.map((s) => s.name));
     // The reconciler's tag check refuses each of them.
     let state = first.state;
@@ -282,7 +255,7 @@ describe('refused deletions do not starve pruning (finding 7)', () => {
 
   test('a refused deletion is retried once after the retry period, and remembered again when refused again', () => {
     const old = prunable(1, 'refused', 5);
-    const d = plan(world(old, createdState(old)), EXPORT_ONLY);
+    const d = plan(world(old, stateRecordingCreates(old)), EXPORT_ONLY);
     const refused = applyOutcome(d.state, d.actions[0], 'refused', NOW, 'InvalidSnapshotStateFault');
     expect(refused.refusedDeletions).toEqual([{ name: old[0].name, reason: 'InvalidSnapshotStateFault', at: NOW.toISOString(), refusals: 1 }]);
     const sixDays = new Date(NOW.getTime() + 6 * DAY);
@@ -297,7 +270,7 @@ describe('refused deletions do not starve pruning (finding 7)', () => {
 
   test('a record is dropped once the deletion succeeds or the snapshot is gone', () => {
     const old = prunable(1, 'x', 5);
-    const d = plan(world(old, createdState(old)), EXPORT_ONLY);
+    const d = plan(world(old, stateRecordingCreates(old)), EXPORT_ONLY);
     const refused = applyOutcome(d.state, d.actions[0], 'refused', NOW);
     expect(refused.refusedDeletions).toHaveLength(1);
     expect(applyOutcome(refused, d.actions[0], 'ok', NOW).refusedDeletions).toBeUndefined();
@@ -325,21 +298,21 @@ describe('plan(): what the rules leave is reported and persisted whole', () => {
   });
 
   test('every remembered field survives a run that changes nothing', () => {
-    const s = snap('orders-plan-a', min(30));
+    const s = snapshotAt('orders-plan-a', minutesAgo(30));
     const distrusted = keyOf(s);
     const until = new Date(NOW.getTime() + 10 * MIN).toISOString();
     const state: GroupState = {
-      ...createdState([s]),
+      ...stateRecordingCreates([s]),
       exportAttempts: { [s.name]: 1 },
-      exportFailures: { [s.name]: { failures: 1, lastError: 'ExportTimedOut', at: min(20).toISOString() } },
-      exportCalls: [{ name: 'x', at: min(25).toISOString() }],
+      exportFailures: { [s.name]: { failures: 1, lastError: 'ExportTimedOut', at: minutesAgo(20).toISOString() } },
+      exportCalls: [{ name: 'x', at: minutesAgo(25).toISOString() }],
       exportsCountAgainstQuota: true,
       distrustedManifests: [distrusted],
       backoffUntil: until,
       createBackoffUntil: until,
       exportBackoffUntil: until,
       consecutiveThrottles: 2,
-      refusedDeletions: [{ name: s.name, reason: 'tag removed', at: min(40).toISOString(), refusals: 1 }],
+      refusedDeletions: [{ name: s.name, reason: 'tag removed', at: minutesAgo(40).toISOString(), refusals: 1 }],
     };
     const d = plan(observed({ snapshots: [s], manifestKeys: [distrusted], state }), CONFIG);
     expect(d.actions).toEqual([]);
@@ -348,17 +321,17 @@ describe('plan(): what the rules leave is reported and persisted whole', () => {
   });
 
   test('a setting given as undefined takes its default', () => {
-    const old = snap('orders-plan-old', at(DAY + 5 * MIN));
+    const old = snapshotAt('orders-plan-old', msAgo(DAY + 5 * MIN));
     const settings: PlannerSettings = { ...DEFAULT_SETTINGS, clockSkewMarginSeconds: undefined, refusedDeletionRetrySeconds: undefined };
-    const obs = observed({ snapshots: [old], manifestKeys: [keyOf(old)], state: createdState([old]) });
+    const obs = observed({ snapshots: [old], manifestKeys: [keyOf(old)], state: stateRecordingCreates([old]) });
     expect(deleted(plan(obs, EXPORT_ONLY, NOW, settings))).toEqual([]);
   });
 
   test('actions come in execution order: commit, verify, export, create, delete', () => {
     // A plan backup past retention (deleted), the interval passed (create), a fresh automatic backup (export).
-    const old = snap('orders-plan-old', at(3 * DAY));
-    const auto = automatic('automatic.orders-001-new', min(100));
-    const d = plan(observed({ snapshots: [old, auto], manifestKeys: [keyOf(old)], state: createdState([old]) }), CONFIG);
+    const old = snapshotAt('orders-plan-old', msAgo(3 * DAY));
+    const auto = automatic('automatic.orders-001-new', minutesAgo(100));
+    const d = plan(observed({ snapshots: [old, auto], manifestKeys: [keyOf(old)], state: stateRecordingCreates([old]) }), CONFIG);
     expect(kinds(d)).toEqual(['StartExport', 'CreateSnapshot', 'DeleteSnapshot']);
   });
 });

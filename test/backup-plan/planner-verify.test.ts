@@ -3,17 +3,15 @@
  * verify before commit, commit only what the export wrote, prune only what is intact, quota learning, the circuit
  * breaker, busy sources and late attempts.
  */
+import { G, kinds, minutesAgo, NOW, observed, snapshotMinutesAgo } from './support/planner-fixtures';
 import { planExportName, planSnapshotName } from '../../lib/backup-plan/constants';
 import {
   applyOutcome, Decision, DEFAULT_SETTINGS, DeleteSnapshotAction, emptyState, GroupConfig, GroupState, InFlightExport, ObjectInfo, ObservedGroup,
-  ObservedSnapshot, plan as planWithRandom, PlannerSettings, StartExportAction,
+  plan as planWithRandom, PlannerSettings, StartExportAction,
 } from '../../lib/backup-plan/planner';
 import type { VerificationResult } from '../../lib/backup-plan/verify-core';
 import { manifestKey } from '../../lib/manifest/manifest';
 
-const G = 'orders';
-const NOW = new Date('2026-03-10T12:00:00Z');
-const min = (n: number) => new Date(NOW.getTime() - n * 60_000);
 const SUFFIX = 'qrstuvwx';
 const plan = (obs: ObservedGroup, config: GroupConfig, now: Date = NOW, settings: PlannerSettings = DEFAULT_SETTINGS): Decision =>
   planWithRandom(obs, config, now, settings, () => SUFFIX);
@@ -21,33 +19,17 @@ const CONFIG: GroupConfig = {
   replicationGroupId: G, intervalSeconds: 75 * 60, retentionSeconds: 86_400, rpoTargetSeconds: 8100, exportAutomated: true,
 };
 const EXPORT_ONLY: GroupConfig = { ...CONFIG, intervalSeconds: undefined };
-const kinds = (d: Decision) => d.actions.map((a) => a.kind);
 
-function snap(name: string, minutesAgo: number, over: Partial<ObservedSnapshot> = {}): ObservedSnapshot {
-  return { name, source: 'manual', status: 'available', createTime: min(minutesAgo), createdByPlan: true, shardCount: 1, ...over };
-}
-function observed(over: Partial<ObservedGroup> = {}): ObservedGroup {
-  return {
-    replicationGroupId: G,
-    groupAvailable: true,
-    snapshots: [],
-    manifestKeys: [],
-    exportObjects: [],
-    state: emptyState(),
-    exportFailureSignals: [],
-    ...over,
-  };
-}
 const EXPORT = 'ceb-test-x20260310t100000z-aaaaaaaa';
 function flight(over: Partial<InFlightExport> = {}): InFlightExport {
   return {
     snapshotName: 'a',
     snapshotSource: 'manual',
-    snapshotCreateTime: min(120).toISOString(),
+    snapshotCreateTime: minutesAgo(120).toISOString(),
     shardCount: 1,
     exportName: EXPORT,
     attempt: 1,
-    startedAt: min(30).toISOString(),
+    startedAt: minutesAgo(30).toISOString(),
     confirmed: true,
     ...over,
   };
@@ -56,7 +38,7 @@ const stateWith = (f: InFlightExport, over: Partial<GroupState> = {}): GroupStat
   ...emptyState(), inFlight: f, exportAttempts: { a: f.attempt }, ...over,
 });
 const shard = (over: Partial<ObjectInfo> = {}): ObjectInfo => ({
-  key: `${EXPORT}-0001.rdb`, sizeBytes: 1000, versionId: 'v1', etag: '"e1"', lastModified: min(20), ...over,
+  key: `${EXPORT}-0001.rdb`, sizeBytes: 1000, versionId: 'v1', etag: '"e1"', lastModified: minutesAgo(20), ...over,
 });
 const ok = (o: ObjectInfo, over: Partial<VerificationResult> = {}): VerificationResult => ({
   formatVersion: 1,
@@ -64,32 +46,32 @@ const ok = (o: ObjectInfo, over: Partial<VerificationResult> = {}): Verification
   versionId: o.versionId,
   etag: o.etag,
   sizeBytes: o.sizeBytes,
-  verifiedAt: min(1).toISOString(),
+  verifiedAt: minutesAgo(1).toISOString(),
   ok: true,
   verification: 'full',
   report: { rdbVersion: 11, checksum: 'ok', crc64: '0123456789abcdef', keys: 3, keysWithExpiry: 0, databases: [{ db: 0, keys: 3, keysWithExpiry: 0 }], expiryHistogram: [] },
   ...over,
 });
-const A = snap('a', 120);
+const A = snapshotMinutesAgo('a', 120);
 
 describe('commit only what the export wrote, verified', () => {
   test('an empty object fails the attempt (counted, named) and the snapshot is retried under a new name', () => {
     const d = plan(observed({ snapshots: [A], state: stateWith(flight()), exportObjects: [shard({ sizeBytes: 0 })] }), EXPORT_ONLY);
     expect(kinds(d)).toEqual(['StartExport']);
-    expect((d.actions[0] as StartExportAction)).toMatchObject({ exportName: planExportName(G, min(120), SUFFIX), attempt: 2, reissue: false });
+    expect((d.actions[0] as StartExportAction)).toMatchObject({ exportName: planExportName(G, minutesAgo(120), SUFFIX), attempt: 2, reissue: false });
     expect(d.metrics.failures).toBe(1);
     expect(d.notes).toContain(`export ${EXPORT} of a failed (EmptyObject): object ${EXPORT}-0001.rdb is empty (0 bytes): an export writes an RDB file; will retry under a new name`);
   });
 
   test('an object last modified before the CopySnapshot call (less the skew) is not the export\'s: never verified nor committed', () => {
-    const planted = shard({ lastModified: min(36) }); // the call was 30 min ago; 5 min of skew tolerated
+    const planted = shard({ lastModified: minutesAgo(36) }); // the call was 30 min ago; 5 min of skew tolerated
     const obs = observed({ snapshots: [A], state: stateWith(flight()), exportObjects: [planted], verificationResults: [ok(planted)] });
     const d = plan(obs, EXPORT_ONLY);
     expect(kinds(d)).toEqual(['StartExport']);
-    expect(d.notes[0]).toBe(`export ${EXPORT} of a failed (NotWrittenByExport): object ${EXPORT}-0001.rdb was last modified at ${min(36).toISOString()}, `
-      + `before this export's CopySnapshot call at ${min(30).toISOString()} (less 300 s of clock skew): it was not written by this export; will retry under a new name`);
+    expect(d.notes[0]).toBe(`export ${EXPORT} of a failed (NotWrittenByExport): object ${EXPORT}-0001.rdb was last modified at ${minutesAgo(36).toISOString()}, `
+      + `before this export's CopySnapshot call at ${minutesAgo(30).toISOString()} (less 300 s of clock skew): it was not written by this export; will retry under a new name`);
     // Within the skew: accepted as the export's (verification asked for).
-    expect(kinds(plan(observed({ snapshots: [A], state: stateWith(flight()), exportObjects: [shard({ lastModified: min(34) })] }), EXPORT_ONLY))).toEqual(['VerifyShard']);
+    expect(kinds(plan(observed({ snapshots: [A], state: stateWith(flight()), exportObjects: [shard({ lastModified: minutesAgo(34) })] }), EXPORT_ONLY))).toEqual(['VerifyShard']);
   });
 
   test('a corrupt shard fails the attempt with the verifier\'s message (object, offset, what was expected)', () => {
@@ -105,7 +87,7 @@ describe('commit only what the export wrote, verified', () => {
 
   test('an object overwritten after its verification (another version now) is never committed', () => {
     const verified = shard();
-    const now = shard({ versionId: 'v2', lastModified: min(2) });
+    const now = shard({ versionId: 'v2', lastModified: minutesAgo(2) });
     const d = plan(observed({ snapshots: [A], state: stateWith(flight()), exportObjects: [now], verificationResults: [ok(verified)] }), EXPORT_ONLY);
     expect(kinds(d)).not.toContain('CommitManifest');
     expect(d.notes[0]).toBe(`export ${EXPORT} of a failed (ObjectOverwritten): object ${EXPORT}-0001.rdb changed after it was listed for verification: `
@@ -113,7 +95,7 @@ describe('commit only what the export wrote, verified', () => {
   });
 
   test('an object overwritten while its verification was pending is never committed either', () => {
-    const asked = flight({ verifications: [{ key: shard().key, versionId: 'v1', at: min(5).toISOString(), requests: 1 }] });
+    const asked = flight({ verifications: [{ key: shard().key, versionId: 'v1', at: minutesAgo(5).toISOString(), requests: 1 }] });
     const d = plan(observed({ snapshots: [A], state: stateWith(asked), exportObjects: [shard({ versionId: 'v2' })] }), EXPORT_ONLY);
     expect(kinds(d)).toEqual(['StartExport']);
     expect(d.notes[0]).toContain('version v1 was sent to the verifier, the current version is v2');
@@ -121,10 +103,10 @@ describe('commit only what the export wrote, verified', () => {
 
   test('no result in time: the verification is asked for again, then the attempt fails', () => {
     const settings = DEFAULT_SETTINGS;
-    const asked = (requests: number) => flight({ verifications: [{ key: shard().key, versionId: 'v1', at: min(21).toISOString(), requests }] });
+    const asked = (requests: number) => flight({ verifications: [{ key: shard().key, versionId: 'v1', at: minutesAgo(21).toISOString(), requests }] });
     const again = plan(observed({ snapshots: [A], state: stateWith(asked(1)), exportObjects: [shard()] }), EXPORT_ONLY, NOW, settings);
     expect(again.actions).toEqual([{ kind: 'VerifyShard', exportName: EXPORT, object: shard(), request: 2 }]);
-    const recent = flight({ verifications: [{ key: shard().key, versionId: 'v1', at: min(19).toISOString(), requests: 1 }] });
+    const recent = flight({ verifications: [{ key: shard().key, versionId: 'v1', at: minutesAgo(19).toISOString(), requests: 1 }] });
     expect(kinds(plan(observed({ snapshots: [A], state: stateWith(recent), exportObjects: [shard()] }), EXPORT_ONLY))).toEqual([]);
     const gaveUp = plan(observed({ snapshots: [A], state: stateWith(asked(3)), exportObjects: [shard()] }), EXPORT_ONLY);
     expect(kinds(gaveUp)).toEqual(['StartExport']);
@@ -149,35 +131,35 @@ describe('commit only what the export wrote, verified', () => {
 
 describe('exports under a busy source, timeouts and late attempts', () => {
   test('never timed out while the source is seen busy, even past the timeout', () => {
-    const late = flight({ startedAt: min(200).toISOString() });
-    const d = plan(observed({ snapshots: [snap('a', 300, { status: 'exporting' })], state: stateWith(late) }), EXPORT_ONLY);
+    const late = flight({ startedAt: minutesAgo(200).toISOString() });
+    const d = plan(observed({ snapshots: [snapshotMinutesAgo('a', 300, { status: 'exporting' })], state: stateWith(late) }), EXPORT_ONLY);
     expect(kinds(d)).toEqual([]);
     expect(d.metrics.failures).toBe(0);
     expect(d.notes).toContain(`export ${EXPORT} is past its timeout, but a is exporting: still waiting`);
   });
 
   test('the group\'s own export timeout overrides the plan\'s', () => {
-    const obs = observed({ snapshots: [A], state: stateWith(flight({ startedAt: min(90).toISOString() })) });
+    const obs = observed({ snapshots: [A], state: stateWith(flight({ startedAt: minutesAgo(90).toISOString() })) });
     expect(kinds(plan(obs, EXPORT_ONLY))).toEqual(['StartExport']); // plan default: 60 min
     expect(kinds(plan(obs, { ...EXPORT_ONLY, exportTimeoutSeconds: 2 * 3600 }))).toEqual([]);
   });
 
   test('a timed-out attempt whose objects arrive later is still verified and committed', () => {
-    const first = flight({ startedAt: min(70).toISOString() });
+    const first = flight({ startedAt: minutesAgo(70).toISOString() });
     const timedOut = plan(observed({ snapshots: [A], state: stateWith(first) }), EXPORT_ONLY);
     expect(timedOut.state.lateAttempts?.map((a) => a.exportName)).toEqual([EXPORT]);
     const second = timedOut.state.inFlight!;
-    expect(second.exportName).toBe(planExportName(G, min(120), SUFFIX));
+    expect(second.exportName).toBe(planExportName(G, minutesAgo(120), SUFFIX));
     const confirmed = applyOutcome(timedOut.state, timedOut.actions[0], 'ok', NOW);
 
-    const o = shard({ lastModified: min(1) });
+    const o = shard({ lastModified: minutesAgo(1) });
     const verifying = plan(observed({ snapshots: [A], state: confirmed, exportObjects: [o] }), EXPORT_ONLY);
     expect(verifying.actions).toEqual([{ kind: 'VerifyShard', exportName: EXPORT, object: o, request: 1 }]);
     expect(verifying.state.inFlight?.exportName).toBe(EXPORT);
     expect(verifying.notes[0]).toBe(`earlier attempt ${EXPORT} of a completed: taking it instead of ${second.exportName}`);
 
     const committed = plan(observed({ snapshots: [A], state: verifying.state, exportObjects: [o], verificationResults: [ok(o)] }), EXPORT_ONLY);
-    expect(committed.actions[0]).toMatchObject({ kind: 'CommitManifest', export: { exportName: EXPORT }, manifestKey: manifestKey(G, min(120), 'a') });
+    expect(committed.actions[0]).toMatchObject({ kind: 'CommitManifest', export: { exportName: EXPORT }, manifestKey: manifestKey(G, minutesAgo(120), 'a') });
     expect(committed.state.lateAttempts).toBeUndefined();
   });
 
@@ -192,7 +174,7 @@ describe('exports under a busy source, timeouts and late attempts', () => {
 });
 
 describe('prune only what is still intact', () => {
-  const old = snap('ceb-old', 26 * 60);
+  const old = snapshotMinutesAgo('ceb-old', 26 * 60);
   const key = manifestKey(G, old.createTime!, old.name);
   test('a manifest that failed the integrity check is never pruned on, and its snapshot is exported again', () => {
     const d = plan(observed({ snapshots: [old], manifestKeys: [key] }), EXPORT_ONLY);
@@ -218,7 +200,7 @@ describe('prune only what is still intact', () => {
 });
 
 describe('quota: exports learned to count (SnapshotQuotaExceededFault on CopySnapshot)', () => {
-  const manual = (n: number) => Array.from({ length: n }, (_, i) => snap(`user-${i}`, 100 + i * 30, { createdByPlan: false }));
+  const manual = (n: number) => Array.from({ length: n }, (_, i) => snapshotMinutesAgo(`user-${i}`, 100 + i * 30, { createdByPlan: false }));
   test('the refusal is learned (persisted), releases the attempt and backs off exports', () => {
     const d = plan(observed({ snapshots: [A] }), EXPORT_ONLY);
     const after = applyOutcome(d.state, d.actions[0], 'quota-exceeded', NOW);
@@ -231,7 +213,7 @@ describe('quota: exports learned to count (SnapshotQuotaExceededFault on CopySna
 
   test('once learned, exports are counted and one slot is kept for the next export', () => {
     const snaps = manual(18);
-    const exportCalls = [{ name: 'x1', at: min(60).toISOString() }];
+    const exportCalls = [{ name: 'x1', at: minutesAgo(60).toISOString() }];
     const notLearned = plan(observed({ snapshots: snaps, state: { ...emptyState(), exportCalls } }), CONFIG);
     expect(kinds(notLearned)).toContain('CreateSnapshot'); // 18 + 1 <= 20
     const learned = plan(observed({ snapshots: snaps, state: { ...emptyState(), exportCalls, exportsCountAgainstQuota: true } }), CONFIG);
@@ -249,7 +231,7 @@ describe('quota: exports learned to count (SnapshotQuotaExceededFault on CopySna
 });
 
 test('a CreateSnapshot refused for the quota although the backups alone left room: exports are learned to count', () => {
-  const d = plan(observed({ snapshots: [snap('user-1', 200, { createdByPlan: false })] }), CONFIG);
+  const d = plan(observed({ snapshots: [snapshotMinutesAgo('user-1', 200, { createdByPlan: false })] }), CONFIG);
   const create = d.actions.find((a) => a.kind === 'CreateSnapshot')!;
   expect(create).toEqual({ kind: 'CreateSnapshot', snapshotName: planSnapshotName(G, NOW), roomWithoutExports: true, quotaFreeBefore: 19 });
   expect(applyOutcome(d.state, create, 'quota-exceeded', NOW)).toMatchObject({
@@ -260,15 +242,15 @@ test('a CreateSnapshot refused for the quota although the backups alone left roo
 });
 
 describe('circuit breaker', () => {
-  const failedBackups = ['b1', 'b2', 'b3'].map((n, i) => snap(n, 300 + i * 80));
+  const failedBackups = ['b1', 'b2', 'b3'].map((n, i) => snapshotMinutesAgo(n, 300 + i * 80));
   const failures = (errors: string[]) => Object.fromEntries(failedBackups.map((s, i) => [
-    s.name, { failures: 5, lastError: errors[i], at: min(100 - i).toISOString() },
+    s.name, { failures: 5, lastError: errors[i], at: minutesAgo(100 - i).toISOString() },
   ]));
   const exportAttempts = Object.fromEntries(failedBackups.map((s) => [s.name, 5]));
 
   test('opens at 3 backups the plan created and could not export: no new backups, metric and reason; pruning goes on', () => {
-    const auto = snap('automatic.orders-x', 10, { source: 'automated', createdByPlan: false });
-    const old = snap('ceb-old-committed', 26 * 60);
+    const auto = snapshotMinutesAgo('automatic.orders-x', 10, { source: 'automated', createdByPlan: false });
+    const old = snapshotMinutesAgo('ceb-old-committed', 26 * 60);
     const keys = [manifestKey(G, old.createTime!, old.name)];
     const state: GroupState = { ...emptyState(), exportAttempts, exportFailures: failures(['SnapshotFeatureNotSupportedFault', 'AccessDenied', 'ExportTimedOut']) };
     const d = plan(observed({ snapshots: [...failedBackups, old, auto], manifestKeys: keys, state }), { ...CONFIG, intervalSeconds: 5 * 60 });

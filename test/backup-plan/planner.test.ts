@@ -1,13 +1,13 @@
+import { G, keyOf, kinds, minutesAgo, NOW, observed, snapshotMinutesAgo } from './support/planner-fixtures';
 import { planExportName, planSnapshotName } from '../../lib/backup-plan/constants';
 import {
-  applyOutcome, Decision, DEFAULT_SETTINGS, emptyState, GroupConfig, GroupState, manualBackupsInWindow, ObjectInfo, ObservedGroup, ObservedSnapshot,
+  applyOutcome, Decision, DEFAULT_SETTINGS, emptyState, GroupConfig, GroupState, manualBackupsInWindow, ObjectInfo, ObservedGroup,
   parseCompactTimestamp, parseState, plan as planWithRandom, PlannerSettings, serializeState, StartExportAction, StateError,
 } from '../../lib/backup-plan/planner';
 import { rdbVersionOf } from '../../lib/backup-plan/reconcile-core';
 import type { VerificationResult } from '../../lib/backup-plan/verify-core';
-import { exportName, manifestKey } from '../../lib/manifest/manifest';
+import { exportName } from '../../lib/manifest/manifest';
 
-const G = 'orders';
 /** The export-name suffix the tests' random source returns. */
 const SUFFIX = 'abcdefgh';
 const plan = (obs: ObservedGroup, config: GroupConfig, now: Date, settings: PlannerSettings = DEFAULT_SETTINGS): Decision =>
@@ -24,43 +24,16 @@ const verifiedResult = (o: ObjectInfo): VerificationResult => ({
   verification: 'full',
   report: { rdbVersion: 11, checksum: 'ok', crc64: '0123456789abcdef', keys: 1, keysWithExpiry: 0, databases: [{ db: 0, keys: 1, keysWithExpiry: 0 }], expiryHistogram: [] },
 });
-const NOW = new Date('2026-03-10T12:00:00Z');
-const min = (n: number) => new Date(NOW.getTime() - n * 60_000);
 const CONFIG: GroupConfig = {
   replicationGroupId: G, intervalSeconds: 75 * 60, retentionSeconds: 86_400, rpoTargetSeconds: 135 * 60, exportAutomated: true,
 };
 
-function snap(name: string, minutesAgo: number | undefined, over: Partial<ObservedSnapshot> = {}): ObservedSnapshot {
-  return {
-    name,
-    source: 'manual',
-    status: minutesAgo === undefined ? 'creating' : 'available',
-    createTime: minutesAgo === undefined ? undefined : min(minutesAgo),
-    createdByPlan: true,
-    shardCount: 1,
-    ...over,
-  };
-}
-function observed(over: Partial<ObservedGroup> = {}): ObservedGroup {
-  return {
-    replicationGroupId: G,
-    groupAvailable: true,
-    snapshots: [],
-    manifestKeys: [],
-    exportObjects: [],
-    state: emptyState(),
-    exportFailureSignals: [],
-    ...over,
-  };
-}
 /** Exports only: no backups on a schedule, so the tests below see only export actions. */
 const EXPORT_ONLY: GroupConfig = { ...CONFIG, intervalSeconds: undefined };
-const keyOf = (s: ObservedSnapshot) => manifestKey(G, s.createTime!, s.name);
-const kinds = (d: { actions: readonly { kind: string }[] }) => d.actions.map((a) => a.kind);
 
 describe('backups', () => {
   test('creates a backup when the newest one is older than the interval', () => {
-    const s = snap('orders-plan-a', 80);
+    const s = snapshotMinutesAgo('orders-plan-a', 80);
     const d = plan(observed({ snapshots: [s], manifestKeys: [keyOf(s)] }), CONFIG, NOW);
     // 19 slots free: the one manual backup of the last 24 h uses one.
     expect(d.actions).toEqual([{ kind: 'CreateSnapshot', snapshotName: planSnapshotName(G, NOW), roomWithoutExports: true, quotaFreeBefore: 19 }]);
@@ -68,44 +41,44 @@ describe('backups', () => {
   });
 
   test('does not create a backup when the newest one is younger than the interval', () => {
-    const s = snap('orders-plan-a', 70);
+    const s = snapshotMinutesAgo('orders-plan-a', 70);
     expect(kinds(plan(observed({ snapshots: [s], manifestKeys: [keyOf(s)] }), CONFIG, NOW))).toEqual([]);
   });
 
   test('an automatic backup counts as the newest backup', () => {
-    const s = snap('automatic.orders-001-x', 10, { source: 'automated', createdByPlan: false });
+    const s = snapshotMinutesAgo('automatic.orders-001-x', 10, { source: 'automated', createdByPlan: false });
     expect(kinds(plan(observed({ snapshots: [s], manifestKeys: [keyOf(s)] }), CONFIG, NOW))).not.toContain('CreateSnapshot');
   });
 
   test('does not create a backup while one is being created, or while the group is not available', () => {
-    expect(kinds(plan(observed({ snapshots: [snap('x', undefined)] }), CONFIG, NOW))).not.toContain('CreateSnapshot');
+    expect(kinds(plan(observed({ snapshots: [snapshotMinutesAgo('x', undefined)] }), CONFIG, NOW))).not.toContain('CreateSnapshot');
     expect(kinds(plan(observed({ groupAvailable: false }), CONFIG, NOW))).not.toContain('CreateSnapshot');
   });
 
   test('stops at 20 manual backups in 24 h, counting backups of anyone', () => {
-    const snaps = Array.from({ length: 20 }, (_, i) => snap(`user-${i}`, 100 + i * 60, { createdByPlan: false }));
+    const snaps = Array.from({ length: 20 }, (_, i) => snapshotMinutesAgo(`user-${i}`, 100 + i * 60, { createdByPlan: false }));
     const d = plan(observed({ snapshots: snaps, manifestKeys: snaps.map(keyOf) }), CONFIG, NOW);
     expect(kinds(d)).not.toContain('CreateSnapshot');
     expect(d.notes).toContain('backup due, but 20 manual backups in the last 24 h: the quota is 20 per node');
   });
 
   test('counts refused and since-deleted calls from its own log against the quota', () => {
-    const created = Array.from({ length: 20 }, (_, i) => ({ name: `gone-${i}`, at: min(100 + i * 60).toISOString(), refused: i % 2 === 0 }));
+    const created = Array.from({ length: 20 }, (_, i) => ({ name: `gone-${i}`, at: minutesAgo(100 + i * 60).toISOString(), refused: i % 2 === 0 }));
     const obs = observed({ state: { ...emptyState(), created } });
     expect(manualBackupsInWindow(obs, obs.state, NOW, DEFAULT_SETTINGS)).toBe(20);
     expect(kinds(plan(obs, CONFIG, NOW))).not.toContain('CreateSnapshot');
   });
 
   test('without an interval, takes one fallback backup when the newest is older than fallbackAfterSeconds', () => {
-    const s = snap('automatic.orders-001-x', 26 * 60, { source: 'automated', createdByPlan: false });
+    const s = snapshotMinutesAgo('automatic.orders-001-x', 26 * 60, { source: 'automated', createdByPlan: false });
     const auto: GroupConfig = { ...CONFIG, intervalSeconds: undefined, fallbackAfterSeconds: 25 * 3600 };
     expect(kinds(plan(observed({ snapshots: [s], manifestKeys: [keyOf(s)] }), auto, NOW))).toEqual(['CreateSnapshot']);
     expect(kinds(plan(observed({ snapshots: [s], manifestKeys: [keyOf(s)] }), { ...auto, fallbackAfterSeconds: undefined }, NOW))).toEqual([]);
   });
 
   test('waits after a backup it created failed', () => {
-    const failed = snap('orders-plan-f', undefined, { status: 'failed' });
-    const state: GroupState = { ...emptyState(), created: [{ name: 'orders-plan-f', at: min(10).toISOString() }] };
+    const failed = snapshotMinutesAgo('orders-plan-f', undefined, { status: 'failed' });
+    const state: GroupState = { ...emptyState(), created: [{ name: 'orders-plan-f', at: minutesAgo(10).toISOString() }] };
     const d = plan(observed({ snapshots: [failed], state }), CONFIG, NOW);
     expect(kinds(d)).toEqual([]);
     expect(d.metrics.failures).toBe(1);
@@ -115,24 +88,24 @@ describe('backups', () => {
 
 describe('exports', () => {
   test('exports the newest available backup without a manifest under a unique name, write-ahead', () => {
-    const old = snap('orders-plan-old', 300);
-    const fresh = snap('orders-plan-new', 20);
+    const old = snapshotMinutesAgo('orders-plan-old', 300);
+    const fresh = snapshotMinutesAgo('orders-plan-new', 20);
     const d = plan(observed({ snapshots: [old, fresh], manifestKeys: [keyOf(old)] }), CONFIG, NOW);
-    expect(d.actions).toEqual([{ kind: 'StartExport', snapshotName: 'orders-plan-new', exportName: planExportName(G, min(20), SUFFIX), attempt: 1, reissue: false, quotaFreeBefore: 18 }]);
+    expect(d.actions).toEqual([{ kind: 'StartExport', snapshotName: 'orders-plan-new', exportName: planExportName(G, minutesAgo(20), SUFFIX), attempt: 1, reissue: false, quotaFreeBefore: 18 }]);
     expect(d.state.inFlight).toMatchObject({ snapshotName: 'orders-plan-new', attempt: 1, confirmed: false });
   });
 
   test('starts nothing while an export is in flight', () => {
-    const s1 = snap('a', 100);
-    const s2 = snap('b', 20);
+    const s1 = snapshotMinutesAgo('a', 100);
+    const s2 = snapshotMinutesAgo('b', 20);
     const inFlight = {
       snapshotName: 'a',
       snapshotSource: 'manual' as const,
-      snapshotCreateTime: min(100).toISOString(),
+      snapshotCreateTime: minutesAgo(100).toISOString(),
       shardCount: 1,
-      exportName: exportName(G, min(100)),
+      exportName: exportName(G, minutesAgo(100)),
       attempt: 1,
-      startedAt: min(10).toISOString(),
+      startedAt: minutesAgo(10).toISOString(),
       confirmed: true,
     };
     const d = plan(observed({ snapshots: [s1, s2], state: { ...emptyState(), inFlight, exportAttempts: { a: 1 } } }), CONFIG, NOW);
@@ -141,16 +114,16 @@ describe('exports', () => {
   });
 
   test('commits when every shard object exists, and not before', () => {
-    const s = snap('a', 60, { shardCount: 2 });
-    const name = exportName(G, min(60));
+    const s = snapshotMinutesAgo('a', 60, { shardCount: 2 });
+    const name = exportName(G, minutesAgo(60));
     const inFlight = {
       snapshotName: 'a',
       snapshotSource: 'manual' as const,
-      snapshotCreateTime: min(60).toISOString(),
+      snapshotCreateTime: minutesAgo(60).toISOString(),
       shardCount: 2,
       exportName: name,
       attempt: 1,
-      startedAt: min(40).toISOString(),
+      startedAt: minutesAgo(40).toISOString(),
       confirmed: true,
     };
     const state = { ...emptyState(), inFlight, exportAttempts: { a: 1 } };
@@ -180,70 +153,70 @@ describe('exports', () => {
   });
 
   test.each([
-    ['a failure event naming the export', [{ text: JSON.stringify({ SourceSnapshotName: 'a', TargetSnapshotName: exportName(G, min(100)) }), time: min(5) }], 10],
+    ['a failure event naming the export', [{ text: JSON.stringify({ SourceSnapshotName: 'a', TargetSnapshotName: exportName(G, minutesAgo(100)) }), time: minutesAgo(5) }], 10],
     ['a timeout', [], 61],
   ])('after %s, retries the export under a new name (attempt 2)', (_, signals, startedMinutesAgo) => {
-    const s = snap('a', 100);
+    const s = snapshotMinutesAgo('a', 100);
     const inFlight = {
       snapshotName: 'a',
       snapshotSource: 'manual' as const,
-      snapshotCreateTime: min(100).toISOString(),
+      snapshotCreateTime: minutesAgo(100).toISOString(),
       shardCount: 1,
-      exportName: exportName(G, min(100)),
+      exportName: exportName(G, minutesAgo(100)),
       attempt: 1,
-      startedAt: min(startedMinutesAgo).toISOString(),
+      startedAt: minutesAgo(startedMinutesAgo).toISOString(),
       confirmed: true,
     };
     const obs = observed({ snapshots: [s], state: { ...emptyState(), inFlight, exportAttempts: { a: 1 } }, exportFailureSignals: signals });
     const d = plan(obs, CONFIG, NOW);
     const start = d.actions.find((a) => a.kind === 'StartExport') as StartExportAction;
-    expect(start).toEqual({ kind: 'StartExport', snapshotName: 'a', exportName: planExportName(G, min(100), SUFFIX), attempt: 2, reissue: false, quotaFreeBefore: 19 });
+    expect(start).toEqual({ kind: 'StartExport', snapshotName: 'a', exportName: planExportName(G, minutesAgo(100), SUFFIX), attempt: 2, reissue: false, quotaFreeBefore: 19 });
     expect(d.metrics.failures).toBe(1);
     expect(d.state.exportFailures?.a).toMatchObject({ failures: 1, lastError: signals.length ? 'ExportFailed' : 'ExportTimedOut' });
   });
 
   test('a failure event older than the attempt does not fail it', () => {
-    const s = snap('a', 100);
+    const s = snapshotMinutesAgo('a', 100);
     const inFlight = {
       snapshotName: 'a',
       snapshotSource: 'manual' as const,
-      snapshotCreateTime: min(100).toISOString(),
+      snapshotCreateTime: minutesAgo(100).toISOString(),
       shardCount: 1,
-      exportName: exportName(G, min(100), 2),
+      exportName: exportName(G, minutesAgo(100), 2),
       attempt: 2,
-      startedAt: min(10).toISOString(),
+      startedAt: minutesAgo(10).toISOString(),
       confirmed: true,
     };
-    const d = plan(observed({ snapshots: [s], state: { ...emptyState(), inFlight }, exportFailureSignals: [{ text: 'a', time: min(30) }] }), EXPORT_ONLY, NOW);
+    const d = plan(observed({ snapshots: [s], state: { ...emptyState(), inFlight }, exportFailureSignals: [{ text: 'a', time: minutesAgo(30) }] }), EXPORT_ONLY, NOW);
     expect(kinds(d)).toEqual([]);
   });
 
   test('re-issues an unconfirmed export under the same name (crash between the write-ahead and the answer)', () => {
-    const s = snap('a', 100);
+    const s = snapshotMinutesAgo('a', 100);
     const inFlight = {
       snapshotName: 'a',
       snapshotSource: 'manual' as const,
-      snapshotCreateTime: min(100).toISOString(),
+      snapshotCreateTime: minutesAgo(100).toISOString(),
       shardCount: 1,
-      exportName: exportName(G, min(100)),
+      exportName: exportName(G, minutesAgo(100)),
       attempt: 1,
-      startedAt: min(10).toISOString(),
+      startedAt: minutesAgo(10).toISOString(),
       confirmed: false,
     };
     const d = plan(observed({ snapshots: [s], state: { ...emptyState(), inFlight, exportAttempts: { a: 1 } } }), EXPORT_ONLY, NOW);
-    expect(d.actions).toEqual([{ kind: 'StartExport', snapshotName: 'a', exportName: exportName(G, min(100)), attempt: 1, reissue: true }]);
+    expect(d.actions).toEqual([{ kind: 'StartExport', snapshotName: 'a', exportName: exportName(G, minutesAgo(100)), attempt: 1, reissue: true }]);
   });
 
   test('an in-flight export whose manifest already exists is cleared (crash after the manifest write)', () => {
-    const s = snap('a', 100);
+    const s = snapshotMinutesAgo('a', 100);
     const inFlight = {
       snapshotName: 'a',
       snapshotSource: 'manual' as const,
-      snapshotCreateTime: min(100).toISOString(),
+      snapshotCreateTime: minutesAgo(100).toISOString(),
       shardCount: 1,
-      exportName: exportName(G, min(100)),
+      exportName: exportName(G, minutesAgo(100)),
       attempt: 1,
-      startedAt: min(10).toISOString(),
+      startedAt: minutesAgo(10).toISOString(),
       confirmed: true,
     };
     const d = plan(observed({ snapshots: [s], manifestKeys: [keyOf(s)], state: { ...emptyState(), inFlight } }), CONFIG, NOW);
@@ -251,13 +224,13 @@ describe('exports', () => {
   });
 
   test('does not export automatic backups when exportAutomated is off, nor manual backups the plan did not create', () => {
-    const auto = snap('automatic.orders-001-x', 20, { source: 'automated', createdByPlan: false });
-    const user = snap('someones-backup', 10, { createdByPlan: false });
+    const auto = snapshotMinutesAgo('automatic.orders-001-x', 20, { source: 'automated', createdByPlan: false });
+    const user = snapshotMinutesAgo('someones-backup', 10, { createdByPlan: false });
     expect(kinds(plan(observed({ snapshots: [auto, user] }), { ...CONFIG, exportAutomated: false }, NOW))).not.toContain('StartExport');
   });
 
   test('gives up on a snapshot after maxExportAttempts', () => {
-    const s = snap('a', 30);
+    const s = snapshotMinutesAgo('a', 30);
     const d = plan(observed({ snapshots: [s], state: { ...emptyState(), exportAttempts: { a: DEFAULT_SETTINGS.maxExportAttempts } } }), CONFIG, NOW);
     expect(kinds(d)).not.toContain('StartExport');
     expect(d.notes).toContain('gave up exporting a after 5 attempts');
@@ -268,65 +241,65 @@ describe('export failure detected from the snapshot status (when ElastiCache sho
   const flight = (over: Record<string, unknown> = {}) => ({
     snapshotName: 'a',
     snapshotSource: 'manual' as const,
-    snapshotCreateTime: min(100).toISOString(),
+    snapshotCreateTime: minutesAgo(100).toISOString(),
     shardCount: 2,
-    exportName: exportName(G, min(100)),
+    exportName: exportName(G, minutesAgo(100)),
     attempt: 1,
-    startedAt: min(20).toISOString(),
+    startedAt: minutesAgo(20).toISOString(),
     confirmed: true,
     ...over,
   });
   const stateWith = (inFlight: ReturnType<typeof flight>): GroupState => ({ ...emptyState(), inFlight, exportAttempts: { a: 1 } });
-  const partial = [{ key: `${exportName(G, min(100))}-0001.rdb`, sizeBytes: 10 }];
+  const partial = [{ key: `${exportName(G, minutesAgo(100))}-0001.rdb`, sizeBytes: 10 }];
 
   test('records that the source snapshot was seen busy after the CopySnapshot call', () => {
-    const d = plan(observed({ snapshots: [snap('a', 100, { status: 'exporting' })], state: stateWith(flight()) }), EXPORT_ONLY, NOW);
+    const d = plan(observed({ snapshots: [snapshotMinutesAgo('a', 100, { status: 'exporting' })], state: stateWith(flight()) }), EXPORT_ONLY, NOW);
     expect(kinds(d)).toEqual([]);
     expect(d.state.inFlight?.sourceBusySeen).toBe(true);
   });
 
   test('seen busy, back to available with objects missing: one run of grace, then retried under a new name (attempt 2)', () => {
     const busySeen = flight({ sourceBusySeen: true });
-    const first = plan(observed({ snapshots: [snap('a', 100)], state: stateWith(busySeen), exportObjects: partial }), EXPORT_ONLY, NOW);
+    const first = plan(observed({ snapshots: [snapshotMinutesAgo('a', 100)], state: stateWith(busySeen), exportObjects: partial }), EXPORT_ONLY, NOW);
     expect(kinds(first)).toEqual([]);
     expect(first.state.inFlight?.sourceIdleSince).toBe(NOW.toISOString());
 
     const later = new Date(NOW.getTime() + 5 * 60_000);
-    const second = plan(observed({ snapshots: [snap('a', 100)], state: first.state, exportObjects: partial }), EXPORT_ONLY, later);
-    expect(second.actions).toEqual([{ kind: 'StartExport', snapshotName: 'a', exportName: planExportName(G, min(100), SUFFIX), attempt: 2, reissue: false, quotaFreeBefore: 19 }]);
+    const second = plan(observed({ snapshots: [snapshotMinutesAgo('a', 100)], state: first.state, exportObjects: partial }), EXPORT_ONLY, later);
+    expect(second.actions).toEqual([{ kind: 'StartExport', snapshotName: 'a', exportName: planExportName(G, minutesAgo(100), SUFFIX), attempt: 2, reissue: false, quotaFreeBefore: 19 }]);
     expect(second.metrics.failures).toBe(1);
-    expect(second.notes).toContain(`export ${exportName(G, min(100))} of a failed (ExportEndedWithoutObjects): ended without all its objects (snapshot status); will retry under a new name`);
+    expect(second.notes).toContain(`export ${exportName(G, minutesAgo(100))} of a failed (ExportEndedWithoutObjects): ended without all its objects (snapshot status); will retry under a new name`);
   });
 
   test('seen busy, back to available, and every object there: verified, not retried', () => {
-    const all = [...partial, { key: `${exportName(G, min(100))}-0002.rdb`, sizeBytes: 20 }];
-    const d = plan(observed({ snapshots: [snap('a', 100, { shardCount: 2 })], state: stateWith(flight({ sourceBusySeen: true, sourceIdleSince: min(5).toISOString() })), exportObjects: all }), EXPORT_ONLY, NOW);
+    const all = [...partial, { key: `${exportName(G, minutesAgo(100))}-0002.rdb`, sizeBytes: 20 }];
+    const d = plan(observed({ snapshots: [snapshotMinutesAgo('a', 100, { shardCount: 2 })], state: stateWith(flight({ sourceBusySeen: true, sourceIdleSince: minutesAgo(5).toISOString() })), exportObjects: all }), EXPORT_ONLY, NOW);
     expect(kinds(d)).toEqual(['VerifyShard', 'VerifyShard']);
   });
 
   test('a busy status again after the grace started resets the grace', () => {
-    const d = plan(observed({ snapshots: [snap('a', 100, { status: 'copying' })], state: stateWith(flight({ sourceBusySeen: true, sourceIdleSince: min(5).toISOString() })) }), EXPORT_ONLY, NOW);
+    const d = plan(observed({ snapshots: [snapshotMinutesAgo('a', 100, { status: 'copying' })], state: stateWith(flight({ sourceBusySeen: true, sourceIdleSince: minutesAgo(5).toISOString() })) }), EXPORT_ONLY, NOW);
     expect(kinds(d)).toEqual([]);
     expect(d.state.inFlight?.sourceIdleSince).toBeUndefined();
   });
 
   test('never seen busy (the service may not show a status): available with objects missing waits for the timeout', () => {
-    const waiting = plan(observed({ snapshots: [snap('a', 100)], state: stateWith(flight({ startedAt: min(59).toISOString() })), exportObjects: partial }), EXPORT_ONLY, NOW);
+    const waiting = plan(observed({ snapshots: [snapshotMinutesAgo('a', 100)], state: stateWith(flight({ startedAt: minutesAgo(59).toISOString() })), exportObjects: partial }), EXPORT_ONLY, NOW);
     expect(kinds(waiting)).toEqual([]);
     expect(waiting.state.inFlight?.sourceIdleSince).toBeUndefined();
-    const timedOut = plan(observed({ snapshots: [snap('a', 100)], state: stateWith(flight({ startedAt: min(61).toISOString() })), exportObjects: partial }), EXPORT_ONLY, NOW);
+    const timedOut = plan(observed({ snapshots: [snapshotMinutesAgo('a', 100)], state: stateWith(flight({ startedAt: minutesAgo(61).toISOString() })), exportObjects: partial }), EXPORT_ONLY, NOW);
     expect(kinds(timedOut)).toEqual(['StartExport']);
   });
 
   test('an unconfirmed export whose source is busy is treated as started, not re-issued', () => {
-    const d = plan(observed({ snapshots: [snap('a', 100, { status: 'exporting' })], state: stateWith(flight({ confirmed: false })) }), EXPORT_ONLY, NOW);
+    const d = plan(observed({ snapshots: [snapshotMinutesAgo('a', 100, { status: 'exporting' })], state: stateWith(flight({ confirmed: false })) }), EXPORT_ONLY, NOW);
     expect(kinds(d)).toEqual([]);
     expect(d.state.inFlight).toMatchObject({ confirmed: true, sourceBusySeen: true });
   });
 });
 
 describe('pruning', () => {
-  const old = snap('orders-plan-old', 25 * 60);
+  const old = snapshotMinutesAgo('orders-plan-old', 25 * 60);
   test('deletes a manual backup the plan created, past retention, whose export is committed', () => {
     expect(plan(observed({ snapshots: [old], manifestKeys: [keyOf(old)] }), CONFIG, NOW).actions)
       .toContainEqual({ kind: 'DeleteSnapshot', snapshotName: 'orders-plan-old', manifestKey: keyOf(old) });
@@ -335,7 +308,7 @@ describe('pruning', () => {
     ['its export is not committed', [old], []],
     ['the plan did not create it', [{ ...old, createdByPlan: false }], [keyOf(old)]],
     ['it is an automatic backup', [{ ...old, source: 'automated' as const }], [keyOf(old)]],
-    ['it is younger than retention', [snap('orders-plan-young', 23 * 60)], [keyOf(snap('orders-plan-young', 23 * 60))]],
+    ['it is younger than retention', [snapshotMinutesAgo('orders-plan-young', 23 * 60)], [keyOf(snapshotMinutesAgo('orders-plan-young', 23 * 60))]],
   ])('keeps it when %s', (_, snapshots, manifestKeys) => {
     expect(kinds(plan(observed({ snapshots, manifestKeys }), CONFIG, NOW))).not.toContain('DeleteSnapshot');
   });
@@ -343,21 +316,21 @@ describe('pruning', () => {
 
 describe('backoff and outcomes', () => {
   test('while backing off, makes no ElastiCache calls but still commits a verified export', () => {
-    const s = snap('a', 100);
-    const name = exportName(G, min(100));
+    const s = snapshotMinutesAgo('a', 100);
+    const name = exportName(G, minutesAgo(100));
     const inFlight = {
       snapshotName: 'a',
       snapshotSource: 'manual' as const,
-      snapshotCreateTime: min(100).toISOString(),
+      snapshotCreateTime: minutesAgo(100).toISOString(),
       shardCount: 1,
       exportName: name,
       attempt: 1,
-      startedAt: min(10).toISOString(),
+      startedAt: minutesAgo(10).toISOString(),
       confirmed: true,
     };
-    const old = snap('orders-plan-old', 26 * 60);
+    const old = snapshotMinutesAgo('orders-plan-old', 26 * 60);
     const d = plan(observed({
-      snapshots: [s, old, snap('b', 90)],
+      snapshots: [s, old, snapshotMinutesAgo('b', 90)],
       manifestKeys: [keyOf(old)],
       exportObjects: [{ key: `${name}-0001.rdb`, sizeBytes: 1, versionId: 'v1' }],
       verificationResults: [verifiedResult({ key: `${name}-0001.rdb`, sizeBytes: 1, versionId: 'v1' })],
@@ -379,7 +352,7 @@ describe('backoff and outcomes', () => {
   });
 
   test('StartExport outcomes: ok confirms; already-exists confirms only a re-issue (a first attempt hit somebody else\'s object); refused spends the attempt; throttled releases it', () => {
-    const s = snap('a', 30);
+    const s = snapshotMinutesAgo('a', 30);
     const d = plan(observed({ snapshots: [s] }), CONFIG, NOW);
     const start = d.actions[0] as StartExportAction;
     expect(applyOutcome(d.state, start, 'ok', NOW).inFlight?.confirmed).toBe(true);

@@ -5,51 +5,30 @@
  * the plan could not see, and a fresh state records the export calls again from the export objects.
  * The oracles are the test's own: counts of calls and records built from the inputs it chose.
  */
-import { planExportName, planSnapshotName } from '../../lib/backup-plan/constants';
+import { MemoryIo } from './support/memory-io';
+import { DAY, G, MIN, minutesAgo, NOW, observedCommitted, planBackupMinutesAgo, stateRecordingCreates } from './support/planner-fixtures';
+import { planExportName } from '../../lib/backup-plan/constants';
 import {
-  applyOutcome, Decision, DEFAULT_SETTINGS, emptyState, GroupConfig, GroupState, ObjectInfo, ObservedGroup, ObservedSnapshot,
-  plan as planWithRandom, StartExportAction,
+  applyOutcome, Decision, DEFAULT_SETTINGS, emptyState, GroupConfig, GroupState, ObjectInfo, ObservedGroup, plan as planWithRandom, StartExportAction,
 } from '../../lib/backup-plan/planner';
 import { manualBackupsInWindow } from '../../lib/backup-plan/planner/context';
 import { planExportObjectPrefix, withRebuiltExportCalls } from '../../lib/backup-plan/planner/ownership-rules';
-import { GroupDescription, reconcileGroup, ReconcileIo, SnapshotDescription, VersionedText, WriteCondition } from '../../lib/backup-plan/reconcile-core';
+import { reconcileGroup } from '../../lib/backup-plan/reconcile-core';
 import { parseState, serializeState } from '../../lib/backup-plan/state';
-import { manifestKey } from '../../lib/manifest/manifest';
 
-const G = 'orders';
-const NOW = new Date('2026-03-10T12:00:00Z');
-const MIN = 60_000;
-const HOUR = 60 * MIN;
-const DAY = 24 * HOUR;
-const ago = (minutes: number) => new Date(NOW.getTime() - minutes * MIN);
 const CONFIG: GroupConfig = {
   replicationGroupId: G, intervalSeconds: 75 * 60, retentionSeconds: 7 * 86_400, rpoTargetSeconds: 135 * 60, exportAutomated: false,
 };
 const plan = (obs: ObservedGroup, now: Date = NOW): Decision => planWithRandom(obs, CONFIG, now, DEFAULT_SETTINGS, () => 'abcdefgh');
 
-function planBackup(minutesAgo: number): ObservedSnapshot {
-  return { name: planSnapshotName(G, ago(minutesAgo)), source: 'manual', status: 'available', createTime: ago(minutesAgo), createdByPlan: true, shardCount: 1 };
-}
-function observed(snapshots: ObservedSnapshot[], state: GroupState): ObservedGroup {
-  return {
-    replicationGroupId: G,
-    groupAvailable: true,
-    snapshots,
-    exportObjects: [],
-    state,
-    exportFailureSignals: [],
-    manifestKeys: snapshots.map((s) => manifestKey(G, s.createTime!, s.name)),
-  };
-}
-
 describe('a refusal for the quota: the uses the plan could not see count for 24 hours', () => {
   // 16 of the plan's backups in the last 24 h, every one exported (so nothing is to export) and the newest 80 minutes old
   // (so a backup is due): 4 slots free by the plan's count.
-  const backups = Array.from({ length: 16 }, (_, i) => planBackup(80 + i * 75));
-  const state: GroupState = { ...emptyState(), created: backups.map((s) => ({ name: s.name, at: s.createTime!.toISOString() })) };
+  const backups = Array.from({ length: 16 }, (_, i) => planBackupMinutesAgo(80 + i * 75));
+  const state = stateRecordingCreates(backups);
 
   test('the backup is created with the free slots it counted; refused, the state records that many hidden uses', () => {
-    const d = plan(observed(backups, state));
+    const d = plan(observedCommitted(backups, state));
     const create = d.actions.find((a) => a.kind === 'CreateSnapshot');
     expect(create).toMatchObject({ kind: 'CreateSnapshot', quotaFreeBefore: 4 });
     const refused = applyOutcome(d.state, create!, 'quota-exceeded', NOW, 'SnapshotQuotaExceededFault');
@@ -61,22 +40,23 @@ describe('a refusal for the quota: the uses the plan could not see count for 24 
     const later = (minutes: number) => new Date(NOW.getTime() + minutes * MIN);
     // Up to 4 hours later all 16 backups are still in the window (the oldest was 1,205 minutes old): 16 + 4 hidden = 20.
     for (const m of [65, 120, 240]) {
-      const d = plan(observed(backups, refusedState), later(m));
+      const d = plan(observedCommitted(backups, refusedState), later(m));
       expect(d.actions.filter((a) => a.kind === 'CreateSnapshot')).toEqual([]);
     }
     // 5 hours later the oldest backup is out of the window (24 h + the 10-minute margin): 15 + 4 = 19, one slot free.
-    expect(plan(observed(backups, refusedState), later(300)).actions.map((a) => a.kind)).toEqual(['CreateSnapshot']);
+    expect(plan(observedCommitted(backups, refusedState), later(300)).actions.map((a) => a.kind)).toEqual(['CreateSnapshot']);
     // Once every backup above and the refusal are past the window, the backup is created.
     const dayLater = new Date(NOW.getTime() + DAY + DEFAULT_SETTINGS.quotaMarginSeconds * 1000 + MIN);
-    const d = plan(observed([], refusedState), dayLater);
+    const d = plan(observedCommitted([], refusedState), dayLater);
     expect(d.actions.map((a) => a.kind)).toEqual(['CreateSnapshot']);
   });
 
   test('the count adds the largest hidden count of the refusals in the window, not their sum', () => {
     const refusals = [
-      { at: ago(60).toISOString(), hidden: 2 }, { at: ago(30).toISOString(), hidden: 3 }, { at: ago(25 * 60).toISOString(), hidden: 9 },
+      { at: minutesAgo(60).toISOString(), hidden: 2 }, { at: minutesAgo(30).toISOString(), hidden: 3 },
+      { at: minutesAgo(25 * 60).toISOString(), hidden: 9 },
     ];
-    const n = manualBackupsInWindow(observed([], emptyState()), { ...emptyState(), quotaRefusals: refusals }, NOW, DEFAULT_SETTINGS);
+    const n = manualBackupsInWindow(observedCommitted([], emptyState()), { ...emptyState(), quotaRefusals: refusals }, NOW, DEFAULT_SETTINGS);
     expect(n).toBe(3);
   });
 
@@ -85,7 +65,7 @@ describe('a refusal for the quota: the uses the plan could not see count for 24 
     const before: GroupState = {
       ...emptyState(),
       exportAttempts: { s: 1 },
-      inFlight: { snapshotName: 's', snapshotSource: 'manual', snapshotCreateTime: ago(10).toISOString(), shardCount: 1, exportName: 'x', attempt: 1, startedAt: NOW.toISOString(), confirmed: false },
+      inFlight: { snapshotName: 's', snapshotSource: 'manual', snapshotCreateTime: minutesAgo(10).toISOString(), shardCount: 1, exportName: 'x', attempt: 1, startedAt: NOW.toISOString(), confirmed: false },
     };
     const after = applyOutcome(before, action, 'quota-exceeded', NOW, 'SnapshotQuotaExceededFault');
     expect({ learned: after.exportsCountAgainstQuota, refusals: after.quotaRefusals })
@@ -100,8 +80,8 @@ describe('a refusal for the quota: the uses the plan could not see count for 24 
 });
 
 describe('a fresh state: the export calls of the last 24 hours recorded again from the export objects', () => {
-  const exportName = (minutesAgo: number, suffix: string) => planExportName(G, ago(minutesAgo), suffix);
-  const object = (key: string, minutesAgo: number): ObjectInfo => ({ key, sizeBytes: 10, lastModified: ago(minutesAgo) });
+  const exportName = (minutes: number, suffix: string) => planExportName(G, minutesAgo(minutes), suffix);
+  const object = (key: string, minutes: number): ObjectInfo => ({ key, sizeBytes: 10, lastModified: minutesAgo(minutes) });
   const a = exportName(100, 'aaaaaaaa');
   const b = exportName(300, 'bbbbbbbb');
   const old = exportName(2000, 'cccccccc');
@@ -115,17 +95,26 @@ describe('a fresh state: the export calls of the last 24 hours recorded again fr
 
   test('one record per export name, at the newest LastModified of its shard objects, within the window only', () => {
     const s = withRebuiltExportCalls(emptyState(), G, objects, NOW.getTime() - DAY);
-    expect(s.exportCalls).toEqual([{ name: b, at: ago(290).toISOString() }, { name: a, at: ago(85).toISOString() }]);
+    expect(s.exportCalls).toEqual([{ name: b, at: minutesAgo(290).toISOString() }, { name: a, at: minutesAgo(85).toISOString() }]);
   });
 
   test('calls already recorded are kept and not recorded twice', () => {
-    const recorded: GroupState = { ...emptyState(), exportCalls: [{ name: a, at: ago(95).toISOString() }] };
+    const recorded: GroupState = { ...emptyState(), exportCalls: [{ name: a, at: minutesAgo(95).toISOString() }] };
     const s = withRebuiltExportCalls(recorded, G, objects, NOW.getTime() - DAY);
-    expect(s.exportCalls).toEqual([{ name: a, at: ago(95).toISOString() }, { name: b, at: ago(290).toISOString() }]);
+    expect(s.exportCalls).toEqual([{ name: a, at: minutesAgo(95).toISOString() }, { name: b, at: minutesAgo(290).toISOString() }]);
   });
 
   test('the reconciler lists the export objects once when its state is absent, and persists the records', async () => {
-    const io = new MemoryIo(objects);
+    // ElastiCache without snapshots (the group is modifying, so no call is expected) and the bucket with the export objects.
+    const io = new MemoryIo({
+      groupStatus: 'modifying',
+      refuse: {
+        createSnapshot: new Error('not expected: the group is modifying'),
+        copySnapshot: new Error('not expected: nothing to export'),
+        deleteSnapshot: new Error('not expected: nothing to prune'),
+      },
+    });
+    objects.forEach((o) => io.putListed(o));
     const r = await reconcileGroup(io, CONFIG, { planId: 'plan-a', now: () => NOW, random: () => 'eeeeeeee' });
     expect(io.listed.filter((p) => p === planExportObjectPrefix(G))).toHaveLength(1);
     expect(r.state.exportCalls?.map((x) => x.name)).toEqual(expect.arrayContaining([a, b]));
@@ -137,66 +126,3 @@ describe('a fresh state: the export calls of the last 24 hours recorded again fr
     expect(io.listed.filter((p) => p === planExportObjectPrefix(G))).toHaveLength(0);
   });
 });
-
-/** ElastiCache without snapshots and a bucket in memory: records every listing prefix. */
-class MemoryIo implements ReconcileIo {
-  public readonly region = 'us-east-1';
-  public readonly bucketName = 'exports';
-  public readonly listed: string[] = [];
-  private readonly texts = new Map<string, VersionedText>();
-  private etags = 0;
-
-  constructor(private readonly objects: readonly ObjectInfo[]) {}
-
-  public async describeSnapshots(): Promise<SnapshotDescription[]> {
-    return [];
-  }
-  public async describeClusterSnapshots(): Promise<SnapshotDescription[]> {
-    return [];
-  }
-  public async describeGroup(): Promise<GroupDescription> {
-    return { status: 'modifying', clusterModeEnabled: true };
-  }
-  public async listObjects(prefix: string): Promise<ObjectInfo[]> {
-    this.listed.push(prefix);
-    const texts = [...this.texts.keys()].map((key) => ({ key, sizeBytes: 1 }));
-    return [...this.objects, ...texts].filter((o) => o.key.startsWith(prefix));
-  }
-  public async headObject(): Promise<ObjectInfo | undefined> {
-    return undefined;
-  }
-  public async getText(key: string): Promise<string | undefined> {
-    return this.texts.get(key)?.text;
-  }
-  public async putText(key: string, body: string): Promise<void> {
-    this.texts.set(key, { text: body, etag: `"e${++this.etags}"` });
-  }
-  public async getVersionedText(key: string): Promise<VersionedText | undefined> {
-    return this.texts.get(key);
-  }
-  public async putTextIf(key: string, body: string, condition: WriteCondition): Promise<string> {
-    const current = this.texts.get(key);
-    if ('ifNoneMatch' in condition ? current !== undefined : current?.etag !== condition.ifMatch) {
-      throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
-    }
-    const etag = `"e${++this.etags}"`;
-    this.texts.set(key, { text: body, etag });
-    return etag;
-  }
-  public async readRange(): Promise<Uint8Array> {
-    return new Uint8Array();
-  }
-  public async createSnapshot(): Promise<void> {
-    throw new Error('not expected: the group is modifying');
-  }
-  public async copySnapshot(): Promise<void> {
-    throw new Error('not expected: nothing to export');
-  }
-  public async snapshotTag(): Promise<string | undefined> {
-    return undefined;
-  }
-  public async deleteSnapshot(): Promise<void> {
-    throw new Error('not expected: nothing to prune');
-  }
-}
-

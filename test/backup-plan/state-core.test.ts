@@ -3,12 +3,10 @@
  * conditional writes: unreadable states fail loudly and are never overwritten, overlapping runs lose nothing, the
  * legacy key is adopted once, `created` is rebuilt from the plan tag, and another plan's tag refuses the group.
  */
-import { legacyStateKey, planSnapshotName, PLAN_TAG_KEY, stateKey } from '../../lib/backup-plan/constants';
-import { GroupConfig, ObjectInfo } from '../../lib/backup-plan/planner';
-import {
-  ForeignPlanError, GroupDescription, MAX_STATE_ATTEMPTS, reconcileGroup, ReconcileIo, RunOptions, SnapshotDescription, StateConflictError,
-  VersionedText, WriteCondition,
-} from '../../lib/backup-plan/reconcile-core';
+import { MemoryIo } from './support/memory-io';
+import { legacyStateKey, planSnapshotName, stateKey } from '../../lib/backup-plan/constants';
+import { GroupConfig } from '../../lib/backup-plan/planner';
+import { ForeignPlanError, MAX_STATE_ATTEMPTS, reconcileGroup, RunOptions, StateConflictError } from '../../lib/backup-plan/reconcile-core';
 import { StateError } from '../../lib/backup-plan/state';
 
 const G = 'orders';
@@ -21,111 +19,11 @@ const CONFIG: GroupConfig = {
   replicationGroupId: G, intervalSeconds: 75 * 60, retentionSeconds: 7 * 86_400, rpoTargetSeconds: 8100, exportAutomated: false,
 };
 
-class ConditionError extends Error {
-  public readonly $metadata: { httpStatusCode: number };
-  constructor(name: string, status: number) {
-    super(`At least one of the pre-conditions you specified did not hold (${name})`);
-    this.name = name;
-    this.$metadata = { httpStatusCode: status };
-  }
-}
-
-/** ElastiCache and S3 in memory; S3 conditional writes as documented (412 on a failed condition). */
-class MemoryIo implements ReconcileIo {
-  public readonly region = 'us-east-1';
-  public readonly bucketName = 'exports';
-  public readonly objects = new Map<string, VersionedText>();
-  public readonly snapshots: SnapshotDescription[] = [];
-  public readonly tags = new Map<string, string>();
-  public readonly calls: string[] = [];
-  private etags = 0;
-  /** Runs once, inside the named call, before it takes effect (to interleave another writer). */
-  public hooks: Record<string, (() => Promise<void>) | undefined> = {};
-
-  private async hook(name: string): Promise<void> {
-    const h = this.hooks[name];
-    this.hooks[name] = undefined;
-    await h?.();
-  }
-
-  public write(key: string, text: string): string {
-    const etag = `"e${++this.etags}"`;
-    this.objects.set(key, { text, etag });
-    return etag;
-  }
-
-  public async describeSnapshots(): Promise<SnapshotDescription[]> {
-    return [...this.snapshots];
-  }
-  public async describeClusterSnapshots(): Promise<SnapshotDescription[]> {
-    return [];
-  }
-  public async describeGroup(): Promise<GroupDescription> {
-    await this.hook('describeGroup');
-    return { status: 'available', clusterModeEnabled: true };
-  }
-  public async listObjects(prefix: string, startAfter?: string): Promise<ObjectInfo[]> {
-    return [...this.objects.keys()].filter((k) => k.startsWith(prefix) && (startAfter === undefined || k > startAfter)).sort()
-      .map((key) => ({ key, sizeBytes: this.objects.get(key)!.text.length, etag: this.objects.get(key)!.etag }));
-  }
-  public async headObject(key: string): Promise<ObjectInfo | undefined> {
-    const o = this.objects.get(key);
-    return o && { key, sizeBytes: o.text.length, etag: o.etag, versionId: o.etag };
-  }
-  public async getText(key: string): Promise<string | undefined> {
-    return this.objects.get(key)?.text;
-  }
-  public async putText(key: string, body: string): Promise<void> {
-    this.calls.push(`PutObject ${key}`);
-    this.write(key, body);
-  }
-  public async getVersionedText(key: string): Promise<VersionedText | undefined> {
-    return this.objects.get(key);
-  }
-  public async putTextIf(key: string, body: string, condition: WriteCondition): Promise<string> {
-    this.calls.push(`PutObject ${key} ${condition.ifMatch ? `If-Match ${condition.ifMatch}` : 'If-None-Match *'}`);
-    const current = this.objects.get(key);
-    if (condition.ifNoneMatch === '*' && current) {
-      throw new ConditionError('PreconditionFailed', 412);
-    }
-    if (condition.ifMatch !== undefined && current?.etag !== condition.ifMatch) {
-      throw current ? new ConditionError('PreconditionFailed', 412) : Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' });
-    }
-    return this.write(key, body);
-  }
-  public async readRange(): Promise<Uint8Array> {
-    return new Uint8Array();
-  }
-  public async createSnapshot(r: { snapshotName: string; tags: Record<string, string> }): Promise<void> {
-    await this.hook('createSnapshot');
-    this.calls.push(`CreateSnapshot ${r.snapshotName}`);
-    this.snapshots.push({ name: r.snapshotName, source: 'manual', status: 'creating', shardCount: 1 });
-    this.tags.set(r.snapshotName, r.tags[PLAN_TAG_KEY]);
-  }
-  public async copySnapshot(r: { sourceSnapshotName: string; targetSnapshotName: string }): Promise<void> {
-    this.calls.push(`CopySnapshot ${r.sourceSnapshotName}`);
-  }
-  public async snapshotTag(name: string, tagKey: string): Promise<string | undefined> {
-    this.calls.push(`ListTagsForResource ${name}`);
-    return tagKey === PLAN_TAG_KEY ? this.tags.get(name) : undefined;
-  }
-  public async deleteSnapshot(name: string): Promise<void> {
-    this.calls.push(`DeleteSnapshot ${name}`);
-  }
-
-  /** A backup the plan (or another plan) made `minutesAgo` before T0, available, tagged `plan` (none: untagged). */
-  public backup(minutesAgo: number, plan: string | undefined): string {
-    const name = planSnapshotName(G, at(-minutesAgo));
-    this.snapshots.push({ name, source: 'manual', status: 'available', createTime: at(-minutesAgo), shardCount: 1 });
-    if (plan) {
-      this.tags.set(name, plan);
-    }
-    return name;
-  }
-
-  public count(prefix: string): number {
-    return this.calls.filter((c) => c.startsWith(prefix)).length;
-  }
+/** A backup the plan (or another plan) made `minutesAgo` before T0, available, tagged `plan` (none: untagged). */
+function backup(io: MemoryIo, minutesAgo: number, plan: string | undefined): string {
+  const name = planSnapshotName(G, at(-minutesAgo));
+  io.addSnapshot({ name, source: 'manual', status: 'available', createTime: at(-minutesAgo), shardCount: 1 }, plan);
+  return name;
 }
 
 const options = (now: Date, over: Partial<RunOptions> = {}): RunOptions => ({ planId: PLAN, now: () => now, random: () => 'aaaaaaaa', ...over });
@@ -146,8 +44,8 @@ describe('an unreadable state fails the run loudly and is never written over', (
     })],
   ])('%s: StateError naming the object; nothing created, exported, deleted or written', async (_what, text) => {
     const io = new MemoryIo();
-    io.backup(26 * 60, PLAN);
-    const etag = io.write(KEY, text);
+    backup(io, 26 * 60, PLAN);
+    const etag = io.put(KEY, text);
     const error = await reconcileGroup(io, CONFIG, options(T0)).catch((e) => e);
     expect(error).toBeInstanceOf(StateError);
     expect(error.message).toContain(`backup plan state s3://exports/${KEY} `);
@@ -157,7 +55,7 @@ describe('an unreadable state fails the run loudly and is never written over', (
 
   test('the malformed in-flight export is named by field, not a RangeError', async () => {
     const io = new MemoryIo();
-    io.write(KEY, JSON.stringify({ formatVersion: 1, inFlight: { snapshotName: 's', snapshotSource: 'manual', shardCount: 1, exportName: 'x', attempt: 1, startedAt: T0.toISOString(), confirmed: true } }));
+    io.put(KEY, JSON.stringify({ formatVersion: 1, inFlight: { snapshotName: 's', snapshotSource: 'manual', shardCount: 1, exportName: 'x', attempt: 1, startedAt: T0.toISOString(), confirmed: true } }));
     await expect(reconcileGroup(io, CONFIG, options(T0))).rejects.toThrow("field 'inFlight.snapshotCreateTime' must be an ISO date-time string, got nothing");
   });
 });
@@ -178,7 +76,7 @@ describe('conditional writes', () => {
 
   test('nothing happened in a fresh group: nothing is written', async () => {
     const io = new MemoryIo();
-    io.backup(10, PLAN); // recent backup of this plan (recorded again from its tag: that is a change, so one write)
+    backup(io, 10, PLAN); // recent backup of this plan (recorded again from its tag: that is a change, so one write)
     await reconcileGroup(io, CONFIG, options(T0));
     const writes = io.count('PutObject');
     await reconcileGroup(io, CONFIG, options(at(1)));
@@ -205,12 +103,12 @@ describe('conditional writes', () => {
   test('another writer between the write-ahead and the final write: this run\'s backup and the other\'s both stay recorded', async () => {
     const io = new MemoryIo();
     // A throttle earlier: this run's successful call resets the count, so its final write changes the state.
-    io.write(KEY, JSON.stringify({ formatVersion: 2, exportAttempts: {}, created: [], consecutiveThrottles: 1 }));
+    io.put(KEY, JSON.stringify({ formatVersion: 2, exportAttempts: {}, created: [], consecutiveThrottles: 1 }));
     const theirs = planSnapshotName(G, at(-5));
     io.hooks.createSnapshot = async () => {
       // An overlapping run recorded a backup of its own on top of this run's write-ahead.
       const state = stored(io);
-      io.write(KEY, JSON.stringify({ ...state, created: [...state.created, { name: theirs, at: at(-5).toISOString() }] }));
+      io.put(KEY, JSON.stringify({ ...state, created: [...state.created, { name: theirs, at: at(-5).toISOString() }] }));
     };
     const a = await reconcileGroup(io, CONFIG, options(T0));
     expect(a.stateAttempts).toBe(2);
@@ -221,7 +119,7 @@ describe('conditional writes', () => {
   test('the outcome of a call is replayed onto the other writer\'s state (a refused backup is marked refused there)', async () => {
     const io = new MemoryIo();
     io.createSnapshot = async () => {
-      io.write(KEY, io.objects.get(KEY)!.text.replace('"consecutiveThrottles":0', '"consecutiveThrottles":0,"exportsCountAgainstQuota":true'));
+      io.put(KEY, io.objects.get(KEY)!.text.replace('"consecutiveThrottles":0', '"consecutiveThrottles":0,"exportsCountAgainstQuota":true'));
       throw Object.assign(new Error('quota'), { name: 'SnapshotQuotaExceededFault' });
     };
     await reconcileGroup(io, CONFIG, options(T0));
@@ -232,7 +130,7 @@ describe('conditional writes', () => {
     const io = new MemoryIo();
     const put = io.putTextIf.bind(io);
     io.putTextIf = async (key, body, condition) => {
-      io.write(KEY, JSON.stringify({ formatVersion: 2, exportAttempts: {}, created: [], consecutiveThrottles: 0 })); // always first
+      io.put(KEY, JSON.stringify({ formatVersion: 2, exportAttempts: {}, created: [], consecutiveThrottles: 0 })); // always first
       return put(key, body, condition);
     };
     const error = await reconcileGroup(io, CONFIG, options(T0)).catch((e) => e);
@@ -246,7 +144,7 @@ describe('conditional writes', () => {
 describe('the legacy state key', () => {
   test('is adopted once: the plan\'s key is created from it, the old object is left, later runs read the plan\'s key', async () => {
     const io = new MemoryIo();
-    const mine = io.backup(30, PLAN);
+    const mine = backup(io, 30, PLAN);
     const legacyText = JSON.stringify({
       formatVersion: 1,
       exportAttempts: { [mine]: 1 },
@@ -254,7 +152,7 @@ describe('the legacy state key', () => {
       consecutiveThrottles: 0,
       exportFailures: { [mine]: { failures: 1, lastError: 'ExportTimedOut', at: at(-10).toISOString() } },
     });
-    io.write(legacyStateKey(G), legacyText);
+    io.put(legacyStateKey(G), legacyText);
     const first = await reconcileGroup(io, CONFIG, options(T0));
     expect(first.decision.notes[0]).toBe(`adopted the state of ${legacyStateKey(G)} (written before plan ids) as ${KEY}`);
     expect(io.calls).toContain(`PutObject ${KEY} If-None-Match *`);
@@ -270,7 +168,7 @@ describe('the legacy state key', () => {
 
   test('an unreadable legacy state fails loudly naming the legacy key (delete it to rebuild)', async () => {
     const io = new MemoryIo();
-    io.write(legacyStateKey(G), '{"formatVersion":1,');
+    io.put(legacyStateKey(G), '{"formatVersion":1,');
     await expect(reconcileGroup(io, CONFIG, options(T0))).rejects.toThrow(`backup plan state s3://exports/${legacyStateKey(G)} is not valid JSON`);
     expect(io.count('PutObject')).toBe(0);
   });
@@ -279,8 +177,8 @@ describe('the legacy state key', () => {
 describe('ownership from the plan tag', () => {
   test('a lost state is rebuilt from the tags: this plan\'s backups recorded, untagged ones not', async () => {
     const io = new MemoryIo();
-    const mine = [io.backup(300, PLAN), io.backup(200, PLAN)];
-    const untagged = io.backup(100, undefined);
+    const mine = [backup(io, 300, PLAN), backup(io, 200, PLAN)];
+    const untagged = backup(io, 100, undefined);
     const result = await reconcileGroup(io, CONFIG, options(T0));
     expect(result.rebuiltFromTags).toBe(2);
     const created = stored(io).created.map((c: { name: string }) => c.name);
@@ -295,7 +193,7 @@ describe('ownership from the plan tag', () => {
 
   test('at most maxTagChecks tag reads per run; the rest in the next runs', async () => {
     const io = new MemoryIo();
-    const mine = Array.from({ length: 5 }, (_, i) => io.backup(10 + i * 5, PLAN));
+    const mine = Array.from({ length: 5 }, (_, i) => backup(io, 10 + i * 5, PLAN));
     await reconcileGroup(io, CONFIG, options(T0, { maxTagChecks: 2 }));
     expect(io.count('ListTagsForResource')).toBe(2);
     await reconcileGroup(io, CONFIG, options(at(1), { maxTagChecks: 2 }));
@@ -306,8 +204,8 @@ describe('ownership from the plan tag', () => {
 
   test('a tag read that fails stops the checks for this run without failing it', async () => {
     const io = new MemoryIo();
-    io.backup(100, PLAN);
-    io.backup(90, PLAN);
+    backup(io, 100, PLAN);
+    backup(io, 90, PLAN);
     io.snapshotTag = async () => {
       io.calls.push('ListTagsForResource');
       throw Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
@@ -319,8 +217,8 @@ describe('ownership from the plan tag', () => {
 
   test('another plan\'s tag on a plan-named backup of the group: ForeignPlanError naming both plans; nothing done or written', async () => {
     const io = new MemoryIo();
-    io.backup(26 * 60, PLAN);
-    const foreign = io.backup(60, OTHER_PLAN);
+    backup(io, 26 * 60, PLAN);
+    const foreign = backup(io, 60, OTHER_PLAN);
     const error = await reconcileGroup(io, CONFIG, options(T0)).catch((e) => e);
     expect(error).toBeInstanceOf(ForeignPlanError);
     expect(error.loud).toBe(true);
