@@ -1,7 +1,9 @@
 /**
  * Mutation testing of the backup plan's pure logic with Stryker (stryker.config.json: jest runner, TypeScript checker),
  * then benchmarks/results/mutation.md from its JSON report: the score per file and every surviving mutant of the
- * planner (planner.ts and planner/*.ts). A benchmark, not a CI step: about 45 minutes on 2 cores.
+ * planner (planner.ts and planner/*.ts). A benchmark, not a CI step: a full run takes about 2 hours on 2 cores; with
+ * Stryker's incremental mode (reports/stryker-incremental.json) a later run re-tests only the mutants whose code or
+ * covering tests changed.
  *
  *   npx ts-node -P benchmarks/tsconfig.json benchmarks/mutation.ts [--concurrency 2] [--mutate lib/backup-plan/planner.ts]
  *   MUTATION_REPORT_ONLY=1 ...   (only rewrite mutation.md from reports/mutation/mutation.json)
