@@ -238,7 +238,10 @@ export function newestCommitted(ctx: PlanContext): CommittedExports {
 /** Rule 2: when nothing is in flight, export the newest exportable snapshot without a (trusted) manifest. */
 export function startExport(ctx: PlanContext, newestCommittedMs: number): void {
   const { settings, nowMs } = ctx;
-  const exportable = ctx.available.filter((s) => ctx.isExportedByPlan(s) && !ctx.committing.has(ctx.keyOf(s)));
+  // A watched attempt whose objects all arrived is committed as soon as the slot is free: exporting its snapshot again
+  // would spend an export (and a quota slot) on a copy the plan already has.
+  const arrived = new Set(ctx.lateAttempts.filter((a) => completeExportObjects(a, ctx.obs.exportObjects) !== undefined).map((a) => a.snapshotName));
+  const exportable = ctx.available.filter((s) => ctx.isExportedByPlan(s) && !ctx.committing.has(ctx.keyOf(s)) && !arrived.has(s.name));
 
   // Newer than everything committed: this is what lowers the RPO. Older plan backups without an export are
   // exported afterwards (a backfill), so that they can be pruned; automated ones are not (the plan never deletes them).

@@ -2,7 +2,7 @@
  * How the persisted state changes when an action ended (pure). Not part of the jsii API.
  */
 import { HOUR, MINUTE, throttleBackoffMs } from './context';
-import { DeleteSnapshotAction, GroupState, MAX_REFUSAL_REASON_CHARS, OutcomeKind, PlanAction, StartExportAction } from './types';
+import { DeleteSnapshotAction, GroupState, InFlightExport, MAX_REFUSAL_REASON_CHARS, OutcomeKind, PlanAction, StartExportAction } from './types';
 
 /** Drops undefined fields, so states compare and serialize stably. */
 export function compact(state: GroupState): GroupState {
@@ -96,6 +96,22 @@ function deleteSnapshotOutcome(state: GroupState, action: DeleteSnapshotAction, 
 }
 
 /**
+ * A complete export whose manifest could not be written stays the plan's to commit: in flight when the slot is free
+ * (the next run commits it), otherwise watched as a late attempt, because the same decision may already have started
+ * the next export (a late attempt takes the slot, and is committed, once that export is done).
+ */
+function keepUncommittedExport(state: GroupState, exported: InFlightExport): GroupState {
+  if (!state.inFlight) {
+    return { ...state, inFlight: exported };
+  }
+  if (state.inFlight.exportName === exported.exportName) {
+    return state;
+  }
+  const others = (state.lateAttempts ?? []).filter((a) => a.exportName !== exported.exportName);
+  return { ...state, lateAttempts: [...others, exported] };
+}
+
+/**
  * The state after an action ended with `outcome`. `state` is the write-ahead state of the decision (or the result of
  * applying earlier outcomes of the same run). `errorName` is the service error's name, when there was one; `detail`
  * the error's text or the reconciler's reason (kept, shortened, for a refused deletion).
@@ -138,8 +154,7 @@ export function applyOutcome(state: GroupState, action: PlanAction, outcome: Out
     }
     case 'CommitManifest': {
       if (outcome !== 'ok') {
-        // Keep the export in flight: the next run commits it.
-        next = { ...next, inFlight: next.inFlight ?? action.export };
+        next = keepUncommittedExport(next, action.export);
         if (action.replacesDistrusted) {
           next = { ...next, distrustedManifests: [...new Set([...(next.distrustedManifests ?? []), action.manifestKey])] };
         }
