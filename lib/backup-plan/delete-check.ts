@@ -63,6 +63,10 @@ export async function checkBeforeDelete(io: ReconcileIo, action: DeleteSnapshotA
 async function replicationBlock(io: ReconcileIo, action: DeleteSnapshotAction, manifest: BackupManifest,
   heads: ReadonlyMap<string, ObjectInfo | undefined>, now: Date): Promise<DeleteBlock | undefined> {
   const manifestHead = await io.headObject(action.manifestKey);
+  if (manifestHead === undefined) {
+    // Read a moment ago, gone now: somebody is deleting the export; never prune on it.
+    return { kind: 'refuse', why: `refusing to delete ${action.snapshotName}: manifest s3://${io.bucketName}/${action.manifestKey} no longer exists` };
+  }
   const objects = [...heads.values(), manifestHead].filter((o): o is ObjectInfo => o !== undefined);
   const pending = objects.filter((o) => o.replicationStatus !== undefined && o.replicationStatus !== 'COMPLETED');
   if (pending.length) {

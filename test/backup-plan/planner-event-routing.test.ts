@@ -1,6 +1,6 @@
 /**
  * Which groups an invocation event runs (event-routing.ts) where event-routing.test.ts does not look, and the check
- * before a deletion (delete-check.ts) when the manifest's HEAD answers nothing. Found by mutation testing: a state
+ * before a deletion (delete-check.ts) when the manifest's HEAD answers nothing (deleted after it was read: refused). Found by mutation testing: a state
  * object is routed by the group id in its key (not by any group id its key happens to contain), a schedule or an event
  * that cannot be read runs every group whatever its detail says, and neither function throws on input they cannot
  * use. The oracle is the documented routing (state objects live under `state/<group>/`; when in doubt every group
@@ -89,8 +89,8 @@ describe('the check before a deletion, when the manifest\'s HEAD answers nothing
   }
   const shardHead = (replicationStatus: string): ObjectInfo => ({ key: SHARD, sizeBytes: 100, versionId: 'v1', etag: '"e1"', replicationStatus });
 
-  test('a shard whose replication is PENDING still makes the deletion wait (the check does not fail on the missing HEAD)', async () => {
-    await expect(checkBeforeDelete(bucketWithShard(shardHead('PENDING')), action, NOW))
-      .resolves.toEqual({ kind: 'wait', why: expect.stringContaining(`${SHARD} (PENDING)`) });
+  test.each(['PENDING', 'COMPLETED'])('a manifest deleted between its read and its HEAD refuses the deletion (shard replication %s)', async (status) => {
+    await expect(checkBeforeDelete(bucketWithShard(shardHead(status)), action, NOW))
+      .resolves.toEqual({ kind: 'refuse', why: expect.stringContaining(`manifest s3://exports/${KEY} no longer exists`) });
   });
 });
