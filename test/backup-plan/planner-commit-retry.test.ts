@@ -88,3 +88,20 @@ describe('a manifest write that failed while the next export started', () => {
     expect(restarted).toEqual([]);
   });
 });
+
+describe('a failed manifest write, recorded in the state', () => {
+  const commitOfA: CommitManifestAction = { kind: 'CommitManifest', export: exportOfA, manifestKey: KEY_A, objects: [], verifications: [] };
+
+  test('when its own export is still in flight, the state is left as it is (not watched twice)', () => {
+    const state: GroupState = { ...emptyState(), inFlight: exportOfA, exportAttempts: { a: 1 } };
+    expect(applyOutcome(state, commitOfA, 'refused', NOW)).toEqual(state);
+  });
+
+  test('an export already watched is watched once, after the other watched attempts', () => {
+    const other: InFlightExport = { ...exportOfA, snapshotName: 'b', exportName: 'ceb-orders-xb-attempt1' };
+    const running: InFlightExport = { ...exportOfA, snapshotName: 'c', exportName: 'ceb-orders-xc-attempt1' };
+    const state: GroupState = { ...emptyState(), inFlight: running, lateAttempts: [exportOfA, other], exportAttempts: { a: 1, b: 1, c: 1 } };
+    const after = applyOutcome(state, commitOfA, 'refused', NOW);
+    expect((after.lateAttempts ?? []).map((a) => a.exportName)).toEqual([other.exportName, exportOfA.exportName]);
+  });
+});

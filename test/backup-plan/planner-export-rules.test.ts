@@ -222,6 +222,13 @@ describe('a confirmed export without all its objects', () => {
     expect(timedOut.state.exportFailures?.a).toMatchObject({ failures: 1, lastError: 'ExportTimedOut' });
   });
 
+  test('another snapshot being created does not hold the timeout of an export whose own source is idle', () => {
+    const past = attempt(A1, { startedAt: msAgo(EXPORT_TIMEOUT_MS + MIN).toISOString() });
+    const creating = snapshotMinutesAgo('c', undefined, { source: 'manual', createdByPlan: false });
+    const d = decide(observed({ snapshots: [creating, A], state: stateOf(past) }));
+    expect(d.state.exportFailures?.a).toMatchObject({ failures: 1, lastError: 'ExportTimedOut' });
+  });
+
   test('its source never seen busy being available says nothing about the export\'s end', () => {
     const flight = attempt(A1);
     const d = decide(observed({ snapshots: [A], state: stateOf(flight) }));
