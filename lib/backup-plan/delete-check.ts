@@ -27,9 +27,10 @@ export interface DeleteBlock {
 export async function checkBeforeDelete(io: ReconcileIo, action: DeleteSnapshotAction, now: Date): Promise<DeleteBlock | undefined> {
   const where = `s3://${io.bucketName}/${action.manifestKey}`;
   const refuse = (why: string): DeleteBlock => ({ kind: 'refuse', why: `refusing to delete ${action.snapshotName}: ${why}` });
+  const gone = refuse(`manifest ${where} no longer exists`);
   const text = await io.getText(action.manifestKey);
   if (text === undefined) {
-    return refuse(`manifest ${where} no longer exists`);
+    return gone;
   }
   let manifest: BackupManifest;
   try {
@@ -56,18 +57,21 @@ export async function checkBeforeDelete(io: ReconcileIo, action: DeleteSnapshotA
   if (problems.length) {
     return refuse(describeProblems(where, problems));
   }
-  return replicationBlock(io, action, manifest, heads, now);
+  const manifestHead = await io.headObject(action.manifestKey);
+  if (manifestHead === undefined) {
+    return gone; // read a moment ago, deleted since: somebody is removing the export
+  }
+  return replicationBlock(action, manifest, [...shardHeads(heads), manifestHead], now);
+}
+
+/** The shard HEADs, each known to exist once `checkObjectsAgainstManifest` found no problem. */
+function shardHeads(heads: ReadonlyMap<string, ObjectInfo | undefined>): ObjectInfo[] {
+  return [...heads.values()].filter((o): o is ObjectInfo => o !== undefined);
 }
 
 /** The export must have reached the replica bucket before its snapshot goes: the only other copy of the data. */
-async function replicationBlock(io: ReconcileIo, action: DeleteSnapshotAction, manifest: BackupManifest,
-  heads: ReadonlyMap<string, ObjectInfo | undefined>, now: Date): Promise<DeleteBlock | undefined> {
-  const manifestHead = await io.headObject(action.manifestKey);
-  if (manifestHead === undefined) {
-    // Read a moment ago, gone now: somebody is deleting the export; never prune on it.
-    return { kind: 'refuse', why: `refusing to delete ${action.snapshotName}: manifest s3://${io.bucketName}/${action.manifestKey} no longer exists` };
-  }
-  const objects = [...heads.values(), manifestHead].filter((o): o is ObjectInfo => o !== undefined);
+function replicationBlock(action: DeleteSnapshotAction, manifest: BackupManifest, objects: readonly ObjectInfo[],
+  now: Date): DeleteBlock | undefined {
   const pending = objects.filter((o) => o.replicationStatus !== undefined && o.replicationStatus !== 'COMPLETED');
   if (pending.length) {
     return {

@@ -92,4 +92,10 @@ describe('the check before a deletion', () => {
     const block = await checkBeforeDelete(bucket({ [KEY]: serializeManifest(manifest()) }, heads), action, NOW);
     expect(block).toEqual({ kind: 'wait', why: expect.stringMatching(/PENDING/) });
   });
+
+  test.each(['PENDING', 'COMPLETED'])('a manifest deleted between its read and its HEAD refuses the deletion (shard replication %s)', async (status) => {
+    const shardHead = { ...replicated(SHARD, 100, 'v1', '"e1"'), replicationStatus: status };
+    await expect(checkBeforeDelete(bucket({ [KEY]: serializeManifest(manifest()) }, { [SHARD]: shardHead }), action, NOW))
+      .resolves.toEqual({ kind: 'refuse', why: `refusing to delete ${SNAPSHOT}: manifest s3://exports/${KEY} no longer exists` });
+  });
 });

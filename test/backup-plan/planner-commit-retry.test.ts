@@ -4,12 +4,11 @@
  * world the test builds (which snapshots are listed, which objects exist and verified) and the documented promise
  * that a complete, verified export is committed, not the planner's own predicates.
  */
-import { G, kinds, minutesAgo, NOW, observed, snapshotMinutesAgo } from './support/planner-fixtures';
+import { G, intactResult, kinds, minutesAgo, NOW, observed, snapshotMinutesAgo } from './support/planner-fixtures';
 import {
   applyOutcome, CommitManifestAction, Decision, DEFAULT_SETTINGS, emptyState, GroupConfig, GroupState, InFlightExport, ObjectInfo, ObservedGroup,
   plan as planWithRandom, StartExportAction,
 } from '../../lib/backup-plan/planner';
-import type { VerificationResult } from '../../lib/backup-plan/verify-core';
 import { manifestKey } from '../../lib/manifest/manifest';
 
 const CONFIG: GroupConfig = { replicationGroupId: G, retentionSeconds: 7 * 86_400, rpoTargetSeconds: 8100, exportAutomated: true };
@@ -25,17 +24,6 @@ const shardOf = (exportName: string, writtenAt: Date = minutesAgo(20)): ObjectIn
   key: `${exportName}-0001.rdb`, sizeBytes: 1000, versionId: 'v1', etag: '"e1"', lastModified: writtenAt,
 });
 const inMinutes = (n: number): Date => new Date(NOW.getTime() + n * 60_000);
-const intact = (o: ObjectInfo): VerificationResult => ({
-  formatVersion: 1,
-  key: o.key,
-  versionId: o.versionId,
-  etag: o.etag,
-  sizeBytes: o.sizeBytes,
-  verifiedAt: minutesAgo(1).toISOString(),
-  ok: true,
-  verification: 'full',
-  report: { rdbVersion: 11, checksum: 'ok', crc64: '0123456789abcdef', keys: 3, keysWithExpiry: 0, databases: [{ db: 0, keys: 3, keysWithExpiry: 0 }], expiryHistogram: [] },
-});
 const exportOfA: InFlightExport = {
   snapshotName: 'a',
   snapshotSource: 'manual',
@@ -61,7 +49,7 @@ describe('a manifest write that failed while the next export started', () => {
   const objectsA = [shardOf(exportOfA.exportName)];
   const exportingA: GroupState = { ...emptyState(), inFlight: exportOfA, exportAttempts: { a: 1 } };
   const first = run(
-    observed({ snapshots: [A, B], state: exportingA, exportObjects: objectsA, verificationResults: objectsA.map(intact) }),
+    observed({ snapshots: [A, B], state: exportingA, exportObjects: objectsA, verificationResults: objectsA.map((o) => intactResult(o)) }),
     { CommitManifest: 'refused' },
   );
   const exportOfB = (first.d.actions.find((a) => a.kind === 'StartExport') as StartExportAction).exportName;
@@ -78,7 +66,7 @@ describe('a manifest write that failed while the next export started', () => {
 
   test('the uncommitted export is committed once the next export is done, and never exported again', () => {
     const objects = [...objectsA, shardOf(exportOfB, inMinutes(10))];
-    const listedA = { snapshots: [A, B], exportObjects: objects, verificationResults: objects.map(intact) };
+    const listedA = { snapshots: [A, B], exportObjects: objects, verificationResults: objects.map((o) => intactResult(o)) };
     const second = run(observed({ ...listedA, state: first.after }), {}, inMinutes(15));
     const third = run(observed({ ...listedA, manifestKeys: [KEY_B], state: second.after }), {}, inMinutes(30));
     const committed = [...second.d.actions, ...third.d.actions]

@@ -1,17 +1,11 @@
 /**
- * Which groups an invocation event runs (event-routing.ts) where event-routing.test.ts does not look, and the check
- * before a deletion (delete-check.ts) when the manifest's HEAD answers nothing (deleted after it was read: refused). Found by mutation testing: a state
- * object is routed by the group id in its key (not by any group id its key happens to contain), a schedule or an event
- * that cannot be read runs every group whatever its detail says, and neither function throws on input they cannot
- * use. The oracle is the documented routing (state objects live under `state/<group>/`; when in doubt every group
+ * Which groups an invocation event runs (event-routing.ts) where event-routing.test.ts does not look. Found by
+ * mutation testing: a state object is routed by the group id in its key (not by any group id its key happens to
+ * contain), a schedule or an event that cannot be read runs every group whatever its detail says, and the routing does
+ * not throw on input it cannot use. The oracle is the documented routing (state objects live under `state/<group>/`; when in doubt every group
  * runs) and each test's own construction, never the module's own predicates.
  */
-import { checkBeforeDelete } from '../../lib/backup-plan/delete-check';
 import { groupsForEvent, InvocationEvent, RoutingProblem } from '../../lib/backup-plan/event-routing';
-import { DeleteSnapshotAction, ObjectInfo } from '../../lib/backup-plan/planner';
-import { ReconcileIo } from '../../lib/backup-plan/reconcile-core';
-import { BackupManifest, manifestKey, serializeManifest } from '../../lib/manifest/manifest';
-import { verifiedShard } from '../manifest/fixtures';
 
 const groups = [{ replicationGroupId: 'prod' }, { replicationGroupId: 'prod-2' }];
 const ALL = ['prod', 'prod-2'];
@@ -50,47 +44,5 @@ describe('events that name a group but are not routed by it', () => {
     expect(ids(groupsForEvent({ source: 'aws.elasticache', detail }, groups, (p) => problems.push(p)))).toEqual(ALL);
     expect(ids(groupsForEvent({ source: 'aws.elasticache', detail: { SourceIdentifier: 'other', size: BigInt(1) } }, groups))).toEqual(ALL);
     expect(problems).toEqual([]);
-  });
-});
-
-describe('the check before a deletion, when the manifest\'s HEAD answers nothing', () => {
-  const G = 'orders';
-  const TAKEN = new Date('2026-03-10T08:00:00Z');
-  const NOW = new Date('2026-03-10T12:00:00Z');
-  const SNAPSHOT = 'ceb-orders-b20260310t080000z';
-  const KEY = manifestKey(G, TAKEN, SNAPSHOT);
-  const SHARD = 'ceb-orders-x20260310t080000z-abcdefgh-0001.rdb';
-  const manifest = {
-    formatVersion: 2,
-    replicationGroupId: G,
-    region: 'us-east-1',
-    bucket: 'exports',
-    snapshotName: SNAPSHOT,
-    snapshotSource: 'manual',
-    snapshotCreateTime: TAKEN.toISOString(),
-    exportName: 'ceb-orders-x20260310t080000z-abcdefgh',
-    exportTime: new Date(TAKEN.getTime() + 20 * 60_000).toISOString(),
-    engine: 'valkey',
-    engineVersion: '8.0.1',
-    nodeType: 'cache.r7g.large',
-    clusterModeEnabled: true,
-    shardCount: 1,
-    shards: [verifiedShard(SHARD, 100, 'v1', '"e1"', { verifiedAt: new Date(TAKEN.getTime() + 25 * 60_000).toISOString() })],
-  } as BackupManifest;
-  const action = { kind: 'DeleteSnapshot', snapshotName: SNAPSHOT, manifestKey: KEY } as DeleteSnapshotAction;
-
-  /** The manifest's text is readable, but its HEAD (asked after) answers nothing: it was deleted in between. */
-  function bucketWithShard(shard: ObjectInfo): ReconcileIo {
-    return {
-      bucketName: 'exports',
-      getText: async (key: string) => (key === KEY ? serializeManifest(manifest) : undefined),
-      headObject: async (key: string) => (key === SHARD ? shard : undefined),
-    } as unknown as ReconcileIo;
-  }
-  const shardHead = (replicationStatus: string): ObjectInfo => ({ key: SHARD, sizeBytes: 100, versionId: 'v1', etag: '"e1"', replicationStatus });
-
-  test.each(['PENDING', 'COMPLETED'])('a manifest deleted between its read and its HEAD refuses the deletion (shard replication %s)', async (status) => {
-    await expect(checkBeforeDelete(bucketWithShard(shardHead(status)), action, NOW))
-      .resolves.toEqual({ kind: 'refuse', why: expect.stringContaining(`manifest s3://exports/${KEY} no longer exists`) });
   });
 });

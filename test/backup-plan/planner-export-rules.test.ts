@@ -9,12 +9,11 @@
  * 20 minutes, 5 export attempts, 5 minutes of future tolerance for manifest keys, backfill in the first half of the
  * interval) and the rules as the planner's documentation states them; never the planner's own predicates.
  */
-import { G, HOUR, kinds, MIN, minutesAgo, msAgo, NOW, observed, snapshotAt, snapshotMinutesAgo } from './support/planner-fixtures';
+import { G, intactResult as intact, HOUR, kinds, MIN, minutesAgo, msAgo, NOW, observed, snapshotAt, snapshotMinutesAgo } from './support/planner-fixtures';
 import {
   Decision, DEFAULT_SETTINGS, emptyState, GroupConfig, GroupState, InFlightExport, ObjectInfo, ObservedGroup, ObservedSnapshot,
   plan as planWithRandom, PlannerSettings, StartExportAction,
 } from '../../lib/backup-plan/planner';
-import type { VerificationResult } from '../../lib/backup-plan/verify-core';
 import { manifestKey } from '../../lib/manifest/manifest';
 
 const SECOND = 1000;
@@ -46,19 +45,6 @@ function attempt(exportName: string, over: Partial<InFlightExport> = {}, snapsho
 /** Shard `n` of an export, written 20 minutes ago. */
 const shard = (exportName: string, n = 1, over: Partial<ObjectInfo> = {}): ObjectInfo => ({
   key: `${exportName}-000${n}.rdb`, sizeBytes: 1000, versionId: `v${n}`, etag: `"e${n}"`, lastModified: minutesAgo(20), ...over,
-});
-/** The verifier's result for an object: intact. */
-const intact = (o: ObjectInfo, over: Partial<VerificationResult> = {}): VerificationResult => ({
-  formatVersion: 1,
-  key: o.key,
-  versionId: o.versionId,
-  etag: o.etag,
-  sizeBytes: o.sizeBytes,
-  verifiedAt: minutesAgo(1).toISOString(),
-  ok: true,
-  verification: 'full',
-  report: { rdbVersion: 11, checksum: 'ok', crc64: '0123456789abcdef', keys: 3, keysWithExpiry: 0, databases: [{ db: 0, keys: 3, keysWithExpiry: 0 }], expiryHistogram: [] },
-  ...over,
 });
 
 const A = snapshotMinutesAgo('a', 120);

@@ -3,13 +3,12 @@
  * verify before commit, commit only what the export wrote, prune only what is intact, quota learning, the circuit
  * breaker, busy sources and late attempts.
  */
-import { G, kinds, minutesAgo, NOW, observed, snapshotMinutesAgo } from './support/planner-fixtures';
+import { G, intactResult as ok, kinds, minutesAgo, NOW, observed, snapshotMinutesAgo } from './support/planner-fixtures';
 import { planExportName, planSnapshotName } from '../../lib/backup-plan/constants';
 import {
   applyOutcome, Decision, DEFAULT_SETTINGS, DeleteSnapshotAction, emptyState, GroupConfig, GroupState, InFlightExport, ObjectInfo, ObservedGroup,
   plan as planWithRandom, PlannerSettings, StartExportAction,
 } from '../../lib/backup-plan/planner';
-import type { VerificationResult } from '../../lib/backup-plan/verify-core';
 import { manifestKey } from '../../lib/manifest/manifest';
 
 const SUFFIX = 'qrstuvwx';
@@ -39,18 +38,6 @@ const stateWith = (f: InFlightExport, over: Partial<GroupState> = {}): GroupStat
 });
 const shard = (over: Partial<ObjectInfo> = {}): ObjectInfo => ({
   key: `${EXPORT}-0001.rdb`, sizeBytes: 1000, versionId: 'v1', etag: '"e1"', lastModified: minutesAgo(20), ...over,
-});
-const ok = (o: ObjectInfo, over: Partial<VerificationResult> = {}): VerificationResult => ({
-  formatVersion: 1,
-  key: o.key,
-  versionId: o.versionId,
-  etag: o.etag,
-  sizeBytes: o.sizeBytes,
-  verifiedAt: minutesAgo(1).toISOString(),
-  ok: true,
-  verification: 'full',
-  report: { rdbVersion: 11, checksum: 'ok', crc64: '0123456789abcdef', keys: 3, keysWithExpiry: 0, databases: [{ db: 0, keys: 3, keysWithExpiry: 0 }], expiryHistogram: [] },
-  ...over,
 });
 const A = snapshotMinutesAgo('a', 120);
 

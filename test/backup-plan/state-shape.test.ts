@@ -6,10 +6,11 @@
  * the documented format (a reason is 1 to 300 characters; format versions 1 and 2; an error quotes at most the first
  * 80 characters of the value) and the test's own arithmetic, never the module's own predicates.
  */
+import { stateErrorOf, STATE_WHERE } from './support/state-errors';
 import { emptyState, GroupState } from '../../lib/backup-plan/planner/types';
-import { parseState, rebaseOutcomes, StateError, tryParseState } from '../../lib/backup-plan/state';
+import { parseState, rebaseOutcomes, tryParseState } from '../../lib/backup-plan/state';
 
-const WHERE = 's3://exports/state/orders/plan-1/plan.json';
+const WHERE = STATE_WHERE;
 /** Documented: a refusal reason is a non-empty string of at most 300 characters. */
 const MAX_REASON = 300;
 /** Documented: an error quotes the first 80 characters of the value's JSON. */
@@ -26,15 +27,6 @@ function withReason(reason: string): string {
   return stateText({ refusedDeletions: [{ name: 'ceb-abcdefgh-b20260301t110000z', reason, at: '2026-03-10T11:00:00.000Z', refusals: 1 }] });
 }
 
-function errorOf(text: string): StateError {
-  try {
-    parseState(text, WHERE);
-  } catch (e) {
-    expect(e).toBeInstanceOf(StateError);
-    return e as StateError;
-  }
-  throw new Error(`parseState accepted ${text}`);
-}
 
 describe('a refused deletion\'s reason', () => {
   test(`a reason of exactly ${MAX_REASON} characters is read back as written`, () => {
@@ -43,14 +35,14 @@ describe('a refused deletion\'s reason', () => {
   });
 
   test('an empty reason is rejected naming the field', () => {
-    expect(errorOf(withReason('')).message)
+    expect(stateErrorOf(withReason('')).message)
       .toContain("is malformed: field 'refusedDeletions[0].reason' must be a non-empty string of at most 300 characters, got \"\"");
   });
 });
 
 describe('what an error about a malformed state says', () => {
   test(`a bad value is quoted up to its first ${QUOTED} characters only`, () => {
-    const message = errorOf(withReason('r'.repeat(MAX_REASON + 1))).message;
+    const message = stateErrorOf(withReason('r'.repeat(MAX_REASON + 1))).message;
     // The value's JSON is a quote and 301 r's: its first 80 characters are the quote and 79 r's.
     expect(message).toContain(`got "${'r'.repeat(QUOTED - 1)}. The reconciler does not run this group`);
     expect(message).not.toContain('r'.repeat(QUOTED));
@@ -61,13 +53,13 @@ describe('what an error about a malformed state says', () => {
     ['a whitespace-only object', '  \n'],
     ['text that is not JSON', '<html>Access Denied</html>'],
   ])('%s does not advise deploying a newer version (only a newer format does)', (_what, text) => {
-    const message = errorOf(text).message;
+    const message = stateErrorOf(text).message;
     expect(message).not.toContain(ADVICE_NEWER);
     expect(message).toContain('restore its previous version from the export bucket\'s versioning');
   });
 
   test('an object of only whitespace is reported as empty, not as invalid JSON', () => {
-    const message = errorOf(' \n\t ').message;
+    const message = stateErrorOf(' \n\t ').message;
     expect(message).toContain(`backup plan state ${WHERE} is empty (0 bytes of JSON)`);
     expect(message).not.toContain('is not valid JSON');
   });
@@ -77,11 +69,11 @@ describe('what an error about a malformed state says', () => {
     ['a string', '"plan"', '"plan"'],
     ['a boolean', 'true', 'true'],
   ])('JSON that is %s, not an object, is rejected as not an object', (_what, text, got) => {
-    expect(errorOf(text).message).toContain(`is malformed: field '' must be an object, got ${got}.`);
+    expect(stateErrorOf(text).message).toContain(`is malformed: field '' must be an object, got ${got}.`);
   });
 
   test.each([0, -1])('format version %d is rejected as neither 1 nor 2', (version) => {
-    expect(errorOf(stateText({ formatVersion: version })).message).toContain(`field 'formatVersion' must be 1 or 2, got ${version}.`);
+    expect(stateErrorOf(stateText({ formatVersion: version })).message).toContain(`field 'formatVersion' must be 1 or 2, got ${version}.`);
   });
 });
 
@@ -91,7 +83,7 @@ describe('a nested field that must be an object', () => {
     ['exportAttempts', "field 'exportAttempts' must be an object, got null"],
     ['exportFailures', "field 'exportFailures' must be an object, got null"],
   ])('%s: null is rejected as malformed, naming the field', (field, message) => {
-    expect(errorOf(stateText({ [field]: null })).message).toContain(`is malformed: ${message}`);
+    expect(stateErrorOf(stateText({ [field]: null })).message).toContain(`is malformed: ${message}`);
     expect(tryParseState(stateText({ [field]: null }))).toBeUndefined();
   });
 });

@@ -2,10 +2,11 @@
  * The persisted state (lib/backup-plan/state.ts): a missing object is a fresh state; anything unreadable, malformed or
  * newer fails loudly with the location and what to do; every field is validated; a rebase keeps every record.
  */
+import { stateErrorOf, STATE_WHERE } from './support/state-errors';
 import { emptyState, GroupState } from '../../lib/backup-plan/planner/types';
-import { parseState, rebaseOutcomes, serializeState, STATE_FORMAT_VERSION, StateError, tryParseState } from '../../lib/backup-plan/state';
+import { parseState, rebaseOutcomes, serializeState, STATE_FORMAT_VERSION, tryParseState } from '../../lib/backup-plan/state';
 
-const WHERE = 's3://exports/state/orders/plan-1/plan.json';
+const WHERE = STATE_WHERE;
 
 /** A state using every field (hand-written: the oracle is the format, not the parser). */
 const FULL = {
@@ -47,15 +48,6 @@ const FULL = {
   refusedDeletions: [{ name: 'ceb-abcdefgh-b20260301t110000z', reason: 'refused: tag removed', at: '2026-03-10T11:00:00.000Z', refusals: 1 }],
 };
 
-function errorOf(text: string | undefined): StateError {
-  try {
-    parseState(text, WHERE);
-  } catch (e) {
-    expect(e).toBeInstanceOf(StateError);
-    return e as StateError;
-  }
-  throw new Error(`parseState accepted ${text}`);
-}
 
 /** FULL with one field changed (path: dot-separated, array indexes as numbers); `undefined` deletes it. */
 function withField(path: string, value: unknown): string {
@@ -103,7 +95,7 @@ describe('parseState', () => {
     ['no format version', '{"created":[]}', "field 'formatVersion' must be 1 or 2, got nothing"],
     ['a format version that is not a number', '{"formatVersion":"2"}', "field 'formatVersion' must be 1 or 2, got \"2\""],
   ])('%s fails with the location, the problem and what to do', (_what, text, problem) => {
-    const e = errorOf(text);
+    const e = stateErrorOf(text);
     expect(e.message).toContain(`backup plan state ${WHERE} `);
     expect(e.message).toContain(problem);
     expect(e.message).toContain('never overwrites this object');
@@ -113,13 +105,13 @@ describe('parseState', () => {
   });
 
   test('a newer format version fails, even with fields this version does not know, and says to deploy the newer version', () => {
-    const e = errorOf(JSON.stringify({ ...FULL, formatVersion: 3, somethingNew: { a: 1 } }));
+    const e = stateErrorOf(JSON.stringify({ ...FULL, formatVersion: 3, somethingNew: { a: 1 } }));
     expect(e.message).toContain('was written by a newer version of cdk-elasticache-backup (format version 3; this version reads 1 to 2)');
     expect(e.message).toContain('deploy the newer version of cdk-elasticache-backup again, or restore');
   });
 
   test('an export in flight without its snapshot time is rejected naming the field (not a RangeError later)', () => {
-    const e = errorOf(withField('inFlight.snapshotCreateTime', undefined));
+    const e = stateErrorOf(withField('inFlight.snapshotCreateTime', undefined));
     expect(e.message).toContain("is malformed: field 'inFlight.snapshotCreateTime' must be an ISO date-time string, got nothing");
   });
 
@@ -172,13 +164,13 @@ describe('parseState', () => {
     ['refusedDeletions.0.at', 'x', "'refusedDeletions[0].at' must be an ISO date-time string"],
     ['refusedDeletions.0.refusals', 0, "'refusedDeletions[0].refusals' must be an integer >= 1"],
   ])('field %s is rejected (case %#)', (path, value, message) => {
-    expect(errorOf(withField(path, value)).message).toContain(`is malformed: field ${message}`);
+    expect(stateErrorOf(withField(path, value)).message).toContain(`is malformed: field ${message}`);
   });
 
   test.each([
     ['exportAttempts', 'an object'], ['created', 'an array'], ['consecutiveThrottles', 'an integer >= 0'],
   ])('a format version 2 state without %s is rejected', (field, expected) => {
-    expect(errorOf(withField(field, undefined)).message).toContain(`field '${field}' must be ${expected}, got nothing`);
+    expect(stateErrorOf(withField(field, undefined)).message).toContain(`field '${field}' must be ${expected}, got nothing`);
   });
 
   test.each([
@@ -187,7 +179,7 @@ describe('parseState', () => {
     ['created.0.owner', "field 'created[0].owner' must be absent"],
     ['constructor', "field 'constructor' must be absent"],
   ])('an unknown field %s is rejected (a newer writer that did not change the version)', (path, message) => {
-    expect(errorOf(withField(path, 1)).message).toContain(message);
+    expect(stateErrorOf(withField(path, 1)).message).toContain(message);
   });
 
   test('tryParseState returns undefined instead of throwing, and the state when it is valid', () => {

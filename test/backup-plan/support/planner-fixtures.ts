@@ -4,7 +4,8 @@
  * differ on purpose). Not a test file: jest's testMatch and Stryker's globs only take `*.test.ts`.
  */
 import { planSnapshotName } from '../../../lib/backup-plan/constants';
-import { emptyState, GroupState, ObservedGroup, ObservedSnapshot } from '../../../lib/backup-plan/planner';
+import { emptyState, GroupState, ObjectInfo, ObservedGroup, ObservedSnapshot } from '../../../lib/backup-plan/planner';
+import type { VerificationResult } from '../../../lib/backup-plan/verify-core';
 import { manifestKey } from '../../../lib/manifest/manifest';
 
 export const G = 'orders';
@@ -63,4 +64,20 @@ export function observed(over: Partial<ObservedGroup> = {}): ObservedGroup {
 /** The group with `snapshots`, each one exported (its manifest listed), and `state` (default: the plan's creates recorded). */
 export function observedCommitted(snapshots: ObservedSnapshot[], state: GroupState = stateRecordingCreates(snapshots)): ObservedGroup {
   return observed({ snapshots, state, manifestKeys: snapshots.map(keyOf) });
+}
+
+/** The verifier's result for an object: intact (fully verified a minute before NOW). */
+export function intactResult(o: ObjectInfo, over: Partial<VerificationResult> = {}): VerificationResult {
+  return {
+    formatVersion: 1,
+    key: o.key,
+    versionId: o.versionId,
+    etag: o.etag,
+    sizeBytes: o.sizeBytes,
+    verifiedAt: minutesAgo(1).toISOString(),
+    ok: true,
+    verification: 'full',
+    report: { rdbVersion: 11, checksum: 'ok', crc64: '0123456789abcdef', keys: 3, keysWithExpiry: 0, databases: [{ db: 0, keys: 3, keysWithExpiry: 0 }], expiryHistogram: [] },
+    ...over,
+  };
 }
